@@ -1,0 +1,19 @@
+//! The rules of a patient-balance import, with no I/O.
+//!
+//! Everything here is a pure function of its input so the same rules run in
+//! the validator, the gateway and the unit tests, and can be tested without
+//! a database or a broker.
+
+pub mod date;
+pub mod header;
+pub mod line_endings;
+pub mod matching;
+pub mod money;
+pub mod problem;
+pub mod reader;
+pub mod row;
+pub mod template;
+
+pub use problem::{Problem, ProblemCode};
+pub use row::{Row, RowStatus};
+pub use template::Column;

@@ -1,0 +1,86 @@
+//! Whether an import row and a directory patient are the same person.
+//!
+//! The claims service owns the directory; the rule for "agrees" lives here
+//! so it is one rule, unit-tested, wherever it runs.
+
+use crate::template::Column;
+use chrono::NaiveDate;
+
+/// What the patient directory said about one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchOutcome {
+    Matched { patient_id: String },
+    Mismatched { patient_id: String, columns: Vec<Column> },
+    NotFound,
+    Ambiguous { count: usize },
+}
+
+/// The identifying fields of a person, from the file or the directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub last_name: &'a str,
+    pub first_name: &'a str,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+/// Names agree when equal ignoring case, accents are kept, and runs of
+/// whitespace count as one space: "DE LA  CRUZ" is "de la Cruz", but
+/// "Pena" is not "Peña".
+pub fn names_agree(a: &str, b: &str) -> bool {
+    let fold = |s: &str| {
+        s.split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    fold(a) == fold(b)
+}
+
+/// The columns on which a file row and a directory patient disagree.
+pub fn mismatched_columns(file: Identity<'_>, directory: Identity<'_>) -> Vec<Column> {
+    let mut out = Vec::new();
+    if !names_agree(file.last_name, directory.last_name) {
+        out.push(Column::LastName);
+    }
+    if !names_agree(file.first_name, directory.first_name) {
+        out.push(Column::FirstName);
+    }
+    if file.date_of_birth != directory.date_of_birth {
+        out.push(Column::DateOfBirth);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id<'a>(last: &'a str, first: &'a str, dob: &str) -> Identity<'a> {
+        Identity {
+            last_name: last,
+            first_name: first,
+            date_of_birth: crate::date::parse_iso(dob).ok(),
+        }
+    }
+
+    #[test]
+    fn case_and_spacing_do_not_matter() {
+        assert!(mismatched_columns(id("DE LA  CRUZ", " zoë", "1980-01-02"), id("de la Cruz", "Zoë", "1980-01-02")).is_empty());
+    }
+
+    #[test]
+    fn accents_do_matter() {
+        assert_eq!(
+            mismatched_columns(id("Pena", "Zoe", "1980-01-02"), id("Peña", "Zoë", "1980-01-02")),
+            [Column::LastName, Column::FirstName]
+        );
+    }
+
+    #[test]
+    fn a_different_birth_date_is_a_mismatch() {
+        assert_eq!(
+            mismatched_columns(id("Doe", "Jane", "1980-01-03"), id("Doe", "Jane", "1980-01-02")),
+            [Column::DateOfBirth]
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! What can be wrong with a row, in words a billing lead understands.
+
+use serde::Serialize;
+
+/// Stable machine code of a problem; the UI and reports key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    Required,
+    InvalidAmount,
+    TooManyDecimals,
+    AmountTooLarge,
+    InvalidDate,
+    FieldCount,
+    PatientNotFound,
+    PatientAmbiguous,
+    IdentityMismatch,
+    DuplicatePatient,
+    ZeroBalance,
+}
+
+impl ProblemCode {
+    /// The code as stored and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemCode::Required => "required",
+            ProblemCode::InvalidAmount => "invalid_amount",
+            ProblemCode::TooManyDecimals => "too_many_decimals",
+            ProblemCode::AmountTooLarge => "amount_too_large",
+            ProblemCode::InvalidDate => "invalid_date",
+            ProblemCode::FieldCount => "field_count",
+            ProblemCode::PatientNotFound => "patient_not_found",
+            ProblemCode::PatientAmbiguous => "patient_ambiguous",
+            ProblemCode::IdentityMismatch => "identity_mismatch",
+            ProblemCode::DuplicatePatient => "duplicate_patient",
+            ProblemCode::ZeroBalance => "zero_balance",
+        }
+    }
+}
+
+/// One problem on one row. Messages never quote the cell's value, so a
+/// problem can be logged or reported without carrying patient data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: ProblemCode,
+    /// Template column name, or empty for a whole-row problem.
+    pub column: String,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem about one column.
+    pub fn new(code: ProblemCode, column: &str, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            column: column.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The problem that marks every line of a patient who appears more
+    /// than once; the lines are listed so the user can find the others.
+    pub fn duplicate_patient(lines: &[u32]) -> Self {
+        let list: Vec<String> = lines.iter().map(u32::to_string).collect();
+        Problem::new(
+            ProblemCode::DuplicatePatient,
+            "",
+            format!(
+                "The same patient appears on lines {}; each line is flagged and none is merged.",
+                list.join(", ")
+            ),
+        )
+    }
+}

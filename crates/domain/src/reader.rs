@@ -1,0 +1,249 @@
+//! Streams a file's rows, one at a time, with their line numbers.
+//!
+//! Memory stays flat whatever the file size: one record buffer is reused.
+//! The reader only splits and maps cells; judging them is [`crate::row`]'s job.
+
+use crate::header::{HeaderError, HeaderMap};
+use crate::line_endings::LineEndings;
+use crate::template::Column;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Cells of one data row, by template column, as read from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRow {
+    /// The file's line number where the row starts (the header is line 1).
+    pub line: u32,
+    /// `None` when the file has no such column.
+    pub cells: [Option<String>; Column::ALL.len()],
+    /// How many fields the row had, to compare with the header's width.
+    pub field_count: usize,
+    pub header_width: usize,
+}
+
+impl RawRow {
+    /// The cell for a column, trimmed; empty when absent.
+    pub fn cell(&self, column: Column) -> &str {
+        self.cells[column.index()].as_deref().map(str::trim).unwrap_or("")
+    }
+}
+
+/// Why a whole file cannot be read. The import fails with this reason and
+/// nothing else is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    #[error("line {line} is not UTF-8 text (save the file as CSV UTF-8)")]
+    NotUtf8 { line: u64 },
+    #[error("line {line} cannot be read as CSV: {reason}")]
+    Malformed { line: u64, reason: String },
+    #[error("the file could not be read: {0}")]
+    Io(String),
+}
+
+impl From<csv::Error> for FileError {
+    fn from(e: csv::Error) -> Self {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => FileError::Io(io.kind().to_string()),
+            csv::ErrorKind::Utf8 { .. } => FileError::NotUtf8 { line },
+            // The csv crate's own messages name no cell values.
+            other => FileError::Malformed {
+                line,
+                reason: format!("{other:?}"),
+            },
+        }
+    }
+}
+
+/// A streaming reader of an import file.
+pub struct ImportReader<R: Read> {
+    csv: csv::Reader<LineEndings<R>>,
+    header: HeaderMap,
+    record: csv::ByteRecord,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: Read> ImportReader<R> {
+    /// Reads and checks the header row.
+    pub fn new(input: R) -> Result<Self, FileError> {
+        let input = LineEndings::new(input);
+        let consumed = input.consumed();
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut record = csv::ByteRecord::new();
+        if !csv.read_byte_record(&mut record)? {
+            return Err(FileError::Empty);
+        }
+        let cells = decode(&record, 1)?;
+        let header = HeaderMap::detect(cells.iter().map(String::as_str))?;
+        Ok(ImportReader {
+            csv,
+            header,
+            record,
+            consumed,
+        })
+    }
+
+    /// The header mapping that was detected.
+    pub fn header(&self) -> &HeaderMap {
+        &self.header
+    }
+
+    /// Bytes of the file consumed so far (read-ahead included), for progress.
+    pub fn bytes_read(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed)
+    }
+
+    /// The next non-blank data row, or `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<RawRow>, FileError> {
+        loop {
+            if !self.csv.read_byte_record(&mut self.record)? {
+                return Ok(None);
+            }
+            if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            let line = self.start_line();
+            let values = decode(&self.record, line)?;
+            return Ok(Some(self.map(line, values)));
+        }
+    }
+
+    /// The line the record began on. The csv crate reports where parsing
+    /// began, which is before any blank lines it skipped; the line after
+    /// the record is exact because [`LineEndings`] guarantees every record
+    /// ends in LF, so count back over the newlines inside its fields.
+    fn start_line(&self) -> u64 {
+        let after = self.csv.position().line();
+        let inside: u64 = self
+            .record
+            .iter()
+            .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
+            .sum();
+        after.saturating_sub(1 + inside)
+    }
+
+    fn map(&self, line: u64, values: Vec<String>) -> RawRow {
+        let field_count = values.len();
+        let mut cells: [Option<String>; Column::ALL.len()] = Default::default();
+        for (value, column) in values.into_iter().zip(self.header.positions()) {
+            if let Some(column) = column {
+                cells[column.index()] = Some(value);
+            }
+        }
+        for column in self.header.positions().iter().skip(field_count).flatten() {
+            // Short rows: the column exists in the file, the cell is empty.
+            cells[column.index()] = Some(String::new());
+        }
+        RawRow {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            cells,
+            field_count,
+            header_width: self.header.width(),
+        }
+    }
+}
+
+fn decode(record: &csv::ByteRecord, line: u64) -> Result<Vec<String>, FileError> {
+    record
+        .iter()
+        .map(|f| {
+            std::str::from_utf8(f)
+                .map(str::to_owned)
+                .map_err(|_| FileError::NotUtf8 { line })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "patient_account_number,patient_id,last_name,first_name,date_of_birth,patient_balance,insurance_balance,balance_as_of,reference\n";
+
+    fn rows(body: &str) -> Vec<RawRow> {
+        let text = format!("{HEADER}{body}");
+        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let mut out = vec![];
+        while let Some(row) = r.next_row().unwrap() {
+            out.push(row);
+        }
+        out
+    }
+
+    #[test]
+    fn rows_carry_the_files_line_numbers() {
+        let got = rows("001,,Doe,Jane,1980-01-02,10.00,,,\n\n002,,\"Multi\nLine\",Al,1970-05-06,5,,,\n003,,Roe,Bo,1990-01-01,1,,,\n");
+        let lines: Vec<u32> = got.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4, 6]);
+        assert_eq!(got[0].cell(Column::PatientAccountNumber), "001");
+        assert_eq!(got[1].cell(Column::LastName), "Multi\nLine");
+    }
+
+    #[test]
+    fn line_numbers_are_exact_for_crlf_and_cr_files() {
+        for eol in ["\r\n", "\r"] {
+            let text = format!("{HEADER}1,,A,B,1980-01-02,1,,,{eol}{eol}2,,\"C{eol}D\",E,1980-01-02,1,,,{eol}3,,F,G,1980-01-02,1,,,");
+            let mut r = ImportReader::new(text.as_bytes()).unwrap();
+            let mut lines = vec![];
+            while let Some(row) = r.next_row().unwrap() {
+                lines.push(row.line);
+            }
+            assert_eq!(lines, [2, 4, 6], "{eol:?}");
+        }
+    }
+
+    #[test]
+    fn blank_and_empty_lines_are_ignored() {
+        assert_eq!(rows("\n,,,,,,,,\n  \n").len(), 0);
+    }
+
+    #[test]
+    fn short_and_long_rows_report_their_width() {
+        let got = rows("001,,Doe\n001,,Doe,Jane,1980-01-02,10.00,,,,extra\n");
+        assert_eq!((got[0].field_count, got[0].header_width), (3, 9));
+        assert_eq!(got[0].cells[Column::PatientBalance.index()], Some(String::new()));
+        assert_eq!(got[1].field_count, 10);
+    }
+
+    #[test]
+    fn absent_columns_are_none() {
+        let text = "patient_id,last_name,first_name,date_of_birth,patient_balance\nP1,Doe,Jane,1980-01-02,1\n";
+        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.cells[Column::PatientAccountNumber.index()], None);
+        assert_eq!(row.cell(Column::PatientId), "P1");
+    }
+
+    #[test]
+    fn empty_file_and_missing_columns_fail_the_whole_file() {
+        assert_eq!(ImportReader::new(&b""[..]).err(), Some(FileError::Empty));
+        let err = ImportReader::new(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "the header is missing required columns: patient_balance");
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_line() {
+        let mut text = HEADER.as_bytes().to_vec();
+        text.extend_from_slice(b"001,,Pe\xf1a,Jo,1980-01-02,1,,,\n");
+        let mut r = ImportReader::new(&text[..]).unwrap();
+        assert_eq!(r.next_row(), Err(FileError::NotUtf8 { line: 2 }));
+    }
+
+    #[test]
+    fn bytes_read_reaches_the_file_size() {
+        let text = format!("{HEADER}001,,Doe,Jane,1980-01-02,10.00,,,\r\n");
+        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        while r.next_row().unwrap().is_some() {}
+        assert_eq!(r.bytes_read(), text.len() as u64);
+    }
+}

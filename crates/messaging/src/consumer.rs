@@ -1,0 +1,134 @@
+//! Consuming with manual acks: a message is acked only after its handler
+//! has committed its effects, retried a bounded number of times, then
+//! dead-lettered.
+
+use crate::broker::BrokerError;
+use crate::topology::{Queue, DELIVERY_LIMIT};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::Channel;
+use std::future::Future;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What a handler decided about a message.
+#[derive(Debug)]
+pub enum Disposition {
+    /// Effects committed (or already there): ack.
+    Done,
+    /// A transient failure: requeue after a pause; the broker dead-letters
+    /// it once [`DELIVERY_LIMIT`] is reached.
+    Retry(String),
+    /// The message can never succeed (e.g. undecodable): dead-letter now.
+    Reject(String),
+}
+
+/// A message as a handler sees it.
+pub struct Message<'a> {
+    pub payload: &'a [u8],
+    /// How many times it was delivered before (0 on the first delivery).
+    pub redeliveries: u32,
+    /// True on the last delivery before it is dead-lettered.
+    pub last_attempt: bool,
+}
+
+/// Consumes `queue` until `shutdown` is cancelled or the channel fails.
+/// Messages are handled one at a time: the message in hand is finished
+/// (acked or nacked) before shutdown returns.
+pub async fn consume<H, F>(
+    channel: &Channel,
+    queue: Queue,
+    prefetch: u16,
+    shutdown: &CancellationToken,
+    mut handler: H,
+) -> Result<(), BrokerError>
+where
+    H: FnMut(Message<'_>) -> F,
+    F: Future<Output = Disposition>,
+{
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            queue.name,
+            "",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            next = deliveries.next() => next,
+        };
+        let delivery = match next {
+            Some(d) => d?,
+            None => return Err(BrokerError::StreamEnded),
+        };
+        let redeliveries = delivery_count(&delivery);
+        let message = Message {
+            payload: &delivery.data,
+            redeliveries,
+            last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
+        };
+        let disposition = handler(message).await;
+        settle(&delivery, queue, redeliveries, disposition).await?;
+    }
+}
+
+async fn settle(
+    delivery: &Delivery,
+    queue: Queue,
+    redeliveries: u32,
+    disposition: Disposition,
+) -> Result<(), BrokerError> {
+    match disposition {
+        Disposition::Done => delivery.ack(BasicAckOptions::default()).await?,
+        Disposition::Retry(reason) => {
+            tracing::warn!(queue = queue.name, redeliveries, %reason, "handler failed; will retry");
+            // Back off so a dependency that is restarting gets time to return.
+            let pause = Duration::from_millis(500 * 2u64.pow(redeliveries.min(5)));
+            tokio::time::sleep(pause).await;
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await?
+        }
+        Disposition::Reject(reason) => {
+            tracing::error!(queue = queue.name, %reason, "message rejected; dead-lettering");
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    ..Default::default()
+                })
+                .await?
+        }
+    }
+    Ok(())
+}
+
+/// The broker's count of earlier deliveries (quorum queues' header).
+fn delivery_count(delivery: &Delivery) -> u32 {
+    let Some(headers) = delivery.properties.headers() else {
+        return 0;
+    };
+    let Some(value) = headers.inner().get("x-delivery-count") else {
+        return 0;
+    };
+    let n: i64 = match value {
+        AMQPValue::ShortShortInt(v) => (*v).into(),
+        AMQPValue::ShortShortUInt(v) => (*v).into(),
+        AMQPValue::ShortInt(v) => (*v).into(),
+        AMQPValue::ShortUInt(v) => (*v).into(),
+        AMQPValue::LongInt(v) => (*v).into(),
+        AMQPValue::LongUInt(v) => (*v).into(),
+        AMQPValue::LongLongInt(v) => *v,
+        _ => 0,
+    };
+    u32::try_from(n).unwrap_or(0)
+}

@@ -1,0 +1,7 @@
+//! What every service binary does the same way, so there is one way to do
+//! each: read configuration, set up logging, open the database, shut down.
+
+pub mod config;
+pub mod db;
+pub mod shutdown;
+pub mod telemetry;

@@ -58,8 +58,12 @@ pub fn mint(claims: &Claims, secret: &str) -> Result<String, TokenError> {
 pub fn verify(token: &str, secret: &str) -> Result<Claims, TokenError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp"]);
-    let data = decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
-        .map_err(|e| TokenError::Invalid(e.kind_description()))?;
+    let data = decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map_err(|e| TokenError::Invalid(e.kind_description()))?;
     if data.claims.tenant.trim().is_empty() || data.claims.sub.trim().is_empty() {
         return Err(TokenError::MissingIdentity);
     }
@@ -116,6 +120,9 @@ mod tests {
     fn an_empty_tenant_is_refused() {
         let mut c = claims();
         c.tenant = " ".into();
-        assert!(matches!(verify(&mint(&c, "s").unwrap(), "s"), Err(TokenError::MissingIdentity)));
+        assert!(matches!(
+            verify(&mint(&c, "s").unwrap(), "s"),
+            Err(TokenError::MissingIdentity)
+        ));
     }
 }

@@ -1,1 +1,299 @@
-fn main() {}
+//! `bfctl`: drives the Balance Forward gateway's HTTP API for scripts and
+//! ops. This file holds the command line and the exit-code policy; each
+//! subcommand lives in its own module.
+
+mod api;
+mod claims;
+mod client;
+mod error;
+mod imports;
+mod patients;
+mod progress;
+mod render;
+mod settings;
+mod table;
+mod token;
+mod upload;
+mod wait;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::Client;
+use crate::render::emit;
+
+/// Where a developer's local gateway listens.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// How a command that ran to completion ended, so `main` can choose the
+/// exit code without commands calling `process::exit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Done,
+    /// The import ended `failed`: exit 3, distinct from bfctl's own errors
+    /// (exit 1), so scripts can tell a bad file from a broken setup.
+    ImportFailed,
+}
+
+/// Exit code for an import that ended `failed`.
+const EXIT_IMPORT_FAILED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "bfctl",
+    version,
+    about = "Drive the Balance Forward gateway's HTTP API"
+)]
+struct Cli {
+    /// Gateway base URL.
+    #[arg(long, global = true, env = "BF_URL", default_value = DEFAULT_URL)]
+    url: String,
+
+    /// Bearer token (mint a local one with `bfctl token`).
+    #[arg(long, global = true, env = "BF_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mint an HS256 bearer token (no network).
+    Token {
+        /// Tenant (practice) id.
+        #[arg(long)]
+        tenant: String,
+        /// User id.
+        #[arg(long)]
+        user: String,
+        /// Comma-separated roles, e.g. imports:write,imports:approve,patients:write.
+        #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+        roles: Vec<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=8760))]
+        ttl_hours: u64,
+        /// Signing secret [default: the development secret].
+        #[arg(long, env = "BF_JWT_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+
+    /// Manage the patient directory.
+    Patients {
+        #[command(subcommand)]
+        action: PatientsCommand,
+    },
+
+    /// Upload a patient-balances CSV; prints the import id.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Wait until it is validated, then print the summary.
+        #[arg(long)]
+        wait: bool,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Show one import.
+    Status {
+        /// Import id.
+        id: String,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// List imports, newest first.
+    List {
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// List an import's rows of one status, with their problems.
+    Rows {
+        /// Import id.
+        id: String,
+        /// Row status: valid, flagged, invalid or skipped [default: all rows].
+        #[arg(long)]
+        status: Option<String>,
+        /// Rows per page.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Start after this line number.
+        #[arg(long)]
+        after: Option<u64>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Approve (save) an import, creating its claims.
+    Approve {
+        /// Import id.
+        id: String,
+        /// Wait until claims are created, then print the summary.
+        #[arg(long)]
+        wait: bool,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Void an import and its claims.
+    Void {
+        /// Import id.
+        id: String,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Show a patient's Balance Forward claims.
+    Claims {
+        /// Patient id.
+        patient_id: String,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Show the tenant's settings, or change its time zone.
+    Settings {
+        /// New IANA time zone, e.g. America/Chicago.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatientsCommand {
+    /// Upsert patients from a JSON array or CSV file.
+    Load {
+        /// JSON (array of objects) or CSV file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::ImportFailed) => ExitCode::from(EXIT_IMPORT_FAILED),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let Command::Token {
+        tenant,
+        user,
+        roles,
+        ttl_hours,
+        secret,
+    } = cli.command
+    {
+        let jwt = token::mint(&token::Request {
+            tenant,
+            user,
+            roles,
+            ttl_hours,
+            secret,
+        })?;
+        emit(&jwt)?;
+        return Ok(Outcome::Done);
+    }
+
+    let client = Client::new(&cli.url, cli.token.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(dispatch(&client, cli.command))?;
+    Ok(outcome)
+}
+
+async fn dispatch(client: &Client, command: Command) -> Result<Outcome, error::CliError> {
+    match command {
+        // Handled in `run` before a client is built; it needs no token.
+        Command::Token { .. } => Ok(Outcome::Done),
+        Command::Patients {
+            action: PatientsCommand::Load { file },
+        } => {
+            let n = patients::load(client, &file).await?;
+            emit(&format!("Loaded {n} patients"))?;
+            Ok(Outcome::Done)
+        }
+        Command::Import { file, wait, json } => imports::import(client, &file, wait, json).await,
+        Command::Status { id, json } => imports::status(client, &id, json).await,
+        Command::List { json } => imports::list(client, json).await,
+        Command::Rows {
+            id,
+            status,
+            limit,
+            after,
+            all,
+            json,
+        } => {
+            imports::rows(
+                client,
+                imports::RowsQuery {
+                    id: &id,
+                    status: status.as_deref(),
+                    limit,
+                    after,
+                    all,
+                    json,
+                },
+            )
+            .await
+        }
+        Command::Approve { id, wait, json } => imports::approve(client, &id, wait, json).await,
+        Command::Void { id, json } => imports::void(client, &id, json).await,
+        Command::Claims { patient_id, json } => claims::show(client, &patient_id, json).await,
+        Command::Settings { time_zone, json } => {
+            settings::run(client, time_zone.as_deref(), json).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn roles_split_on_commas_and_url_defaults() {
+        let cli = Cli::try_parse_from([
+            "bfctl", "token", "--tenant", "t", "--user", "u", "--roles", "a,b",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Token {
+                roles, ttl_hours, ..
+            } => {
+                assert_eq!(roles, vec!["a", "b"]);
+                assert_eq!(ttl_hours, 12);
+            }
+            _ => panic!("parsed as the wrong command"),
+        }
+    }
+}

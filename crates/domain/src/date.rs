@@ -61,7 +61,15 @@ mod tests {
 
     #[test]
     fn other_shapes_are_refused() {
-        for bad in ["", "3/7/1984", "1984-3-7", "84-03-07", "1984/03/07", "19840307", "1984-03-07T00:00"] {
+        for bad in [
+            "",
+            "3/7/1984",
+            "1984-3-7",
+            "84-03-07",
+            "1984/03/07",
+            "19840307",
+            "1984-03-07T00:00",
+        ] {
             assert_eq!(parse_iso(bad), Err(DateError::NotIso), "{bad:?}");
         }
     }
@@ -77,9 +85,15 @@ mod tests {
         // 03:30 UTC on Nov 27 is still Nov 26 in New York and Los Angeles.
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 3, 30, 0).unwrap();
         let ny = parse_time_zone(DEFAULT_TIME_ZONE).unwrap();
-        assert_eq!(local_date(now, ny), NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        assert_eq!(
+            local_date(now, ny),
+            NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+        );
         let tokyo = parse_time_zone("Asia/Tokyo").unwrap();
-        assert_eq!(local_date(now, tokyo), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        assert_eq!(
+            local_date(now, tokyo),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl HeaderMap {
     fn check_duplicates(&self) -> Result<(), HeaderError> {
         for (i, col) in self.positions.iter().enumerate() {
             let Some(col) = col else { continue };
-            if let Some(j) = self.positions[i + 1..].iter().position(|c| c == &Some(*col)) {
+            if let Some(j) = self.positions[i + 1..]
+                .iter()
+                .position(|c| c == &Some(*col))
+            {
                 return Err(HeaderError::DuplicateColumn {
                     column: col.name(),
                     first: i + 1,
@@ -140,21 +143,42 @@ mod tests {
 
     #[test]
     fn missing_required_columns_are_named() {
-        let err = HeaderMap::detect(["patient_account_number", "last_name", "first_name", "date_of_birth"])
-            .unwrap_err();
+        let err = HeaderMap::detect([
+            "patient_account_number",
+            "last_name",
+            "first_name",
+            "date_of_birth",
+        ])
+        .unwrap_err();
         assert_eq!(
             err,
             HeaderError::MissingColumns {
                 missing: vec!["patient_balance"]
             }
         );
-        assert_eq!(err.to_string(), "the header is missing required columns: patient_balance");
+        assert_eq!(
+            err.to_string(),
+            "the header is missing required columns: patient_balance"
+        );
     }
 
     #[test]
     fn patient_id_stands_in_for_the_account_number() {
-        assert!(HeaderMap::detect(["patient_id", "last_name", "first_name", "date_of_birth", "patient_balance"]).is_ok());
-        let err = HeaderMap::detect(["last_name", "first_name", "date_of_birth", "patient_balance"]).unwrap_err();
+        assert!(HeaderMap::detect([
+            "patient_id",
+            "last_name",
+            "first_name",
+            "date_of_birth",
+            "patient_balance"
+        ])
+        .is_ok());
+        let err = HeaderMap::detect([
+            "last_name",
+            "first_name",
+            "date_of_birth",
+            "patient_balance",
+        ])
+        .unwrap_err();
         assert_eq!(
             err,
             HeaderError::MissingColumns {

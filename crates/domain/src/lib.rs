@@ -6,6 +6,7 @@
 
 pub mod date;
 pub mod header;
+pub mod import;
 pub mod line_endings;
 pub mod matching;
 pub mod money;

@@ -9,10 +9,17 @@ use chrono::NaiveDate;
 /// What the patient directory said about one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MatchOutcome {
-    Matched { patient_id: String },
-    Mismatched { patient_id: String, columns: Vec<Column> },
+    Matched {
+        patient_id: String,
+    },
+    Mismatched {
+        patient_id: String,
+        columns: Vec<Column>,
+    },
     NotFound,
-    Ambiguous { count: usize },
+    Ambiguous {
+        count: usize,
+    },
 }
 
 /// The identifying fields of a person, from the file or the directory.
@@ -65,13 +72,20 @@ mod tests {
 
     #[test]
     fn case_and_spacing_do_not_matter() {
-        assert!(mismatched_columns(id("DE LA  CRUZ", " zoë", "1980-01-02"), id("de la Cruz", "Zoë", "1980-01-02")).is_empty());
+        assert!(mismatched_columns(
+            id("DE LA  CRUZ", " zoë", "1980-01-02"),
+            id("de la Cruz", "Zoë", "1980-01-02")
+        )
+        .is_empty());
     }
 
     #[test]
     fn accents_do_matter() {
         assert_eq!(
-            mismatched_columns(id("Pena", "Zoe", "1980-01-02"), id("Peña", "Zoë", "1980-01-02")),
+            mismatched_columns(
+                id("Pena", "Zoe", "1980-01-02"),
+                id("Peña", "Zoë", "1980-01-02")
+            ),
             [Column::LastName, Column::FirstName]
         );
     }
@@ -79,7 +93,10 @@ mod tests {
     #[test]
     fn a_different_birth_date_is_a_mismatch() {
         assert_eq!(
-            mismatched_columns(id("Doe", "Jane", "1980-01-03"), id("Doe", "Jane", "1980-01-02")),
+            mismatched_columns(
+                id("Doe", "Jane", "1980-01-03"),
+                id("Doe", "Jane", "1980-01-02")
+            ),
             [Column::DateOfBirth]
         );
     }

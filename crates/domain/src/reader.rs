@@ -25,7 +25,10 @@ pub struct RawRow {
 impl RawRow {
     /// The cell for a column, trimmed; empty when absent.
     pub fn cell(&self, column: Column) -> &str {
-        self.cells[column.index()].as_deref().map(str::trim).unwrap_or("")
+        self.cells[column.index()]
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("")
     }
 }
 
@@ -107,7 +110,11 @@ impl<R: Read> ImportReader<R> {
             if !self.csv.read_byte_record(&mut self.record)? {
                 return Ok(None);
             }
-            if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            if self
+                .record
+                .iter()
+                .all(|f| f.iter().all(u8::is_ascii_whitespace))
+            {
                 continue;
             }
             let line = self.start_line();
@@ -209,7 +216,10 @@ mod tests {
     fn short_and_long_rows_report_their_width() {
         let got = rows("001,,Doe\n001,,Doe,Jane,1980-01-02,10.00,,,,extra\n");
         assert_eq!((got[0].field_count, got[0].header_width), (3, 9));
-        assert_eq!(got[0].cells[Column::PatientBalance.index()], Some(String::new()));
+        assert_eq!(
+            got[0].cells[Column::PatientBalance.index()],
+            Some(String::new())
+        );
         assert_eq!(got[1].field_count, 10);
     }
 
@@ -225,10 +235,14 @@ mod tests {
     #[test]
     fn empty_file_and_missing_columns_fail_the_whole_file() {
         assert_eq!(ImportReader::new(&b""[..]).err(), Some(FileError::Empty));
-        let err = ImportReader::new(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
-            .err()
-            .unwrap();
-        assert_eq!(err.to_string(), "the header is missing required columns: patient_balance");
+        let err =
+            ImportReader::new(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
+                .err()
+                .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "the header is missing required columns: patient_balance"
+        );
     }
 
     #[test]

@@ -150,7 +150,10 @@ impl Row {
                 self.problems.push(Problem::new(
                     ProblemCode::PatientNotFound,
                     key_column.name(),
-                    format!("No patient in the directory has this {}.", key_column.name()),
+                    format!(
+                        "No patient in the directory has this {}.",
+                        key_column.name()
+                    ),
                 ));
                 self.status = RowStatus::Invalid;
             }
@@ -235,7 +238,12 @@ fn optional_date(raw: &RawRow, column: Column, problems: &mut Vec<Problem>) -> O
     }
 }
 
-fn amount(raw: &RawRow, column: Column, is_required: bool, problems: &mut Vec<Problem>) -> Option<Decimal> {
+fn amount(
+    raw: &RawRow,
+    column: Column,
+    is_required: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<Decimal> {
     let cell = raw.cell(column);
     if cell.is_empty() {
         if is_required {
@@ -252,7 +260,11 @@ fn amount(raw: &RawRow, column: Column, is_required: bool, problems: &mut Vec<Pr
                 AmountError::TooManyPlaces(_) => ProblemCode::TooManyDecimals,
                 AmountError::TooLarge => ProblemCode::AmountTooLarge,
             };
-            problems.push(Problem::new(code, column.name(), format!("{} {e}.", column.name())));
+            problems.push(Problem::new(
+                code,
+                column.name(),
+                format!("{} {e}.", column.name()),
+            ));
             None
         }
     }
@@ -272,7 +284,10 @@ mod tests {
     }
 
     fn codes(r: &Row) -> Vec<(ProblemCode, &str)> {
-        r.problems.iter().map(|p| (p.code, p.column.as_str())).collect()
+        r.problems
+            .iter()
+            .map(|p| (p.code, p.column.as_str()))
+            .collect()
     }
 
     #[test]
@@ -341,7 +356,9 @@ mod tests {
     fn wrong_field_count_is_invalid_with_both_counts() {
         let r = row("1,,Doe,Jane,1980-01-02,1,,,,extra");
         assert_eq!(r.status, RowStatus::Invalid);
-        assert!(r.problems[0].message.contains("10 fields but the header has 9"));
+        assert!(r.problems[0]
+            .message
+            .contains("10 fields but the header has 9"));
     }
 
     #[test]
@@ -356,8 +373,14 @@ mod tests {
 
     #[test]
     fn credits_and_insurance_only_balances_are_valid() {
-        assert_eq!(row("1,,Doe,Jane,1980-01-02,-20.00,,,").status, RowStatus::Valid);
-        assert_eq!(row("1,,Doe,Jane,1980-01-02,0,45.10,,").status, RowStatus::Valid);
+        assert_eq!(
+            row("1,,Doe,Jane,1980-01-02,-20.00,,,").status,
+            RowStatus::Valid
+        );
+        assert_eq!(
+            row("1,,Doe,Jane,1980-01-02,0,45.10,,").status,
+            RowStatus::Valid
+        );
     }
 
     #[test]
@@ -394,7 +417,10 @@ mod tests {
         let mut r = row("1,,Doe,Jane,1980-01-02,5,,,");
         r.apply_match(MatchOutcome::NotFound);
         assert_eq!(r.status, RowStatus::Invalid);
-        assert_eq!(codes(&r), [(ProblemCode::PatientNotFound, "patient_account_number")]);
+        assert_eq!(
+            codes(&r),
+            [(ProblemCode::PatientNotFound, "patient_account_number")]
+        );
         let mut r = row("1,P-7,Doe,Jane,1980-01-02,5,,,");
         r.apply_match(MatchOutcome::NotFound);
         assert_eq!(codes(&r), [(ProblemCode::PatientNotFound, "patient_id")]);

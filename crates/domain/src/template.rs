@@ -86,8 +86,20 @@ impl Column {
                 "P-10042",
                 "The new system's patient id, when known; it wins over the account number.",
             ),
-            Column::LastName => ("last_name", Required, "text", "Peña", "Patient's last name."),
-            Column::FirstName => ("first_name", Required, "text", "Zoë", "Patient's first name."),
+            Column::LastName => (
+                "last_name",
+                Required,
+                "text",
+                "Peña",
+                "Patient's last name.",
+            ),
+            Column::FirstName => (
+                "first_name",
+                Required,
+                "text",
+                "Zoë",
+                "Patient's first name.",
+            ),
             Column::DateOfBirth => (
                 "date_of_birth",
                 Required,

@@ -26,8 +26,8 @@ pub enum Disposition {
 }
 
 /// A message as a handler sees it.
-pub struct Message<'a> {
-    pub payload: &'a [u8],
+pub struct Message {
+    pub payload: Vec<u8>,
     /// How many times it was delivered before (0 on the first delivery).
     pub redeliveries: u32,
     /// True on the last delivery before it is dead-lettered.
@@ -45,7 +45,7 @@ pub async fn consume<H, F>(
     mut handler: H,
 ) -> Result<(), BrokerError>
 where
-    H: FnMut(Message<'_>) -> F,
+    H: FnMut(Message) -> F,
     F: Future<Output = Disposition>,
 {
     channel
@@ -64,13 +64,13 @@ where
             _ = shutdown.cancelled() => return Ok(()),
             next = deliveries.next() => next,
         };
-        let delivery = match next {
+        let mut delivery = match next {
             Some(d) => d?,
             None => return Err(BrokerError::StreamEnded),
         };
         let redeliveries = delivery_count(&delivery);
         let message = Message {
-            payload: &delivery.data,
+            payload: std::mem::take(&mut delivery.data),
             redeliveries,
             last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
         };

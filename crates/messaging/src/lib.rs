@@ -7,8 +7,10 @@
 pub mod broker;
 pub mod consumer;
 pub mod publisher;
+pub mod supervisor;
 pub mod topology;
 
 pub use broker::{Broker, BrokerError};
-pub use consumer::{consume, Disposition};
+pub use consumer::{consume, Disposition, Message};
 pub use publisher::Publisher;
+pub use supervisor::supervise;

@@ -55,7 +55,12 @@ pub async fn declare(channel: &Channel) -> Result<(), lapin::Error> {
     };
     for exchange in [EXCHANGE, DEAD_LETTER_EXCHANGE] {
         channel
-            .exchange_declare(exchange, ExchangeKind::Direct, durable, FieldTable::default())
+            .exchange_declare(
+                exchange,
+                ExchangeKind::Direct,
+                durable,
+                FieldTable::default(),
+            )
             .await?;
     }
     for queue in QUEUES {
@@ -70,7 +75,10 @@ pub async fn declare(channel: &Channel) -> Result<(), lapin::Error> {
 
 fn quorum_args(dead_letter_key: Option<&str>) -> FieldTable {
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     if let Some(key) = dead_letter_key {
         args.insert(
             "x-dead-letter-exchange".into(),
@@ -80,12 +88,19 @@ fn quorum_args(dead_letter_key: Option<&str>) -> FieldTable {
             "x-dead-letter-routing-key".into(),
             AMQPValue::LongString(key.into()),
         );
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(DELIVERY_LIMIT),
+        );
     }
     args
 }
 
-async fn declare_queue(channel: &Channel, name: &str, args: FieldTable) -> Result<(), lapin::Error> {
+async fn declare_queue(
+    channel: &Channel,
+    name: &str,
+    args: FieldTable,
+) -> Result<(), lapin::Error> {
     let options = QueueDeclareOptions {
         durable: true,
         ..Default::default()
@@ -93,8 +108,19 @@ async fn declare_queue(channel: &Channel, name: &str, args: FieldTable) -> Resul
     channel.queue_declare(name, options, args).await.map(|_| ())
 }
 
-async fn bind(channel: &Channel, queue: &str, exchange: &str, key: &str) -> Result<(), lapin::Error> {
+async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    key: &str,
+) -> Result<(), lapin::Error> {
     channel
-        .queue_bind(queue, exchange, key, QueueBindOptions::default(), FieldTable::default())
+        .queue_bind(
+            queue,
+            exchange,
+            key,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
         .await
 }

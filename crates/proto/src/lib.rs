@@ -14,3 +14,6 @@ pub mod imports {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("bf.imports.v1");
 }
+
+pub mod client;
+pub use client::ClaimsClient;

@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod db;
+pub mod objects;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,0 +1,328 @@
+//! The gRPC adapter: turns protobuf requests into store calls and domain
+//! answers back into protobuf. No SQL and no rules live here.
+
+use crate::error::ClaimsError;
+use crate::store::{DirectoryPatient, NewBalanceForward, NewPatient, Store};
+use bf_domain::date::parse_iso;
+use bf_domain::matching::{mismatched_columns, Identity};
+use bf_domain::money;
+use bf_proto::claims::claims_server::Claims;
+use bf_proto::claims::*;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::str::FromStr;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+/// Most candidates or claims one call may carry; bounds memory per call.
+const MAX_BATCH: usize = 10_000;
+
+/// The claims service's gRPC handlers.
+pub struct ClaimsService {
+    store: Store,
+}
+
+impl ClaimsService {
+    /// Serves from a store.
+    pub fn new(store: Store) -> Self {
+        ClaimsService { store }
+    }
+}
+
+fn tenant(t: &str) -> Result<&str, ClaimsError> {
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(ClaimsError::InvalidArgument("tenant_id is required".into()));
+    }
+    Ok(t)
+}
+
+fn bounded<T>(items: &[T]) -> Result<(), ClaimsError> {
+    if items.len() > MAX_BATCH {
+        return Err(ClaimsError::InvalidArgument(format!(
+            "at most {MAX_BATCH} items per call"
+        )));
+    }
+    Ok(())
+}
+
+fn import_id(s: &str) -> Result<Uuid, ClaimsError> {
+    Uuid::parse_str(s).map_err(|_| ClaimsError::InvalidArgument("import_id is not a UUID".into()))
+}
+
+#[tonic::async_trait]
+impl Claims for ClaimsService {
+    async fn upsert_patients(
+        &self,
+        request: Request<UpsertPatientsRequest>,
+    ) -> Result<Response<UpsertPatientsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = tenant(&req.tenant_id)?;
+        bounded(&req.patients)?;
+        let patients = new_patients(req.patients)?;
+        let upserted = self.store.upsert_patients(tenant, &patients).await?;
+        tracing::info!(tenant, count = upserted, "patients upserted");
+        Ok(Response::new(UpsertPatientsResponse {
+            upserted: u32::try_from(upserted).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn match_patients(
+        &self,
+        request: Request<MatchPatientsRequest>,
+    ) -> Result<Response<MatchPatientsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = tenant(&req.tenant_id)?;
+        bounded(&req.candidates)?;
+        let ids: Vec<&str> = req
+            .candidates
+            .iter()
+            .map(|c| c.patient_id.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let accounts: Vec<&str> = req
+            .candidates
+            .iter()
+            .map(|c| c.patient_account_number.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let found = self.store.find_patients(tenant, &ids, &accounts).await?;
+        let directory = Directory::new(&found);
+        let results = req.candidates.iter().map(|c| directory.judge(c)).collect();
+        Ok(Response::new(MatchPatientsResponse { results }))
+    }
+
+    async fn create_balance_forward_claims(
+        &self,
+        request: Request<CreateBalanceForwardClaimsRequest>,
+    ) -> Result<Response<CreateBalanceForwardClaimsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = tenant(&req.tenant_id)?;
+        bounded(&req.claims)?;
+        let import = import_id(&req.import_id)?;
+        let date_of_service = parse_iso(&req.date_of_service)
+            .map_err(|e| ClaimsError::InvalidArgument(format!("date_of_service {e}")))?;
+        let claims = new_claims(req.claims)?;
+        let created = self
+            .store
+            .create_balance_forwards(tenant, import, date_of_service, &claims)
+            .await?;
+        let existing = claims.len() as u64 - created;
+        tracing::info!(tenant, import_id = %import, created, existing, "balance forward claims");
+        Ok(Response::new(CreateBalanceForwardClaimsResponse {
+            created: created as u32,
+            existing: existing as u32,
+        }))
+    }
+
+    async fn list_patient_claims(
+        &self,
+        request: Request<ListPatientClaimsRequest>,
+    ) -> Result<Response<ListPatientClaimsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = tenant(&req.tenant_id)?;
+        if !self.store.patient_exists(tenant, &req.patient_id).await? {
+            return Ok(Response::new(ListPatientClaimsResponse {
+                patient_found: false,
+                claims: vec![],
+            }));
+        }
+        let records = self.store.patient_claims(tenant, &req.patient_id).await?;
+        let mut claims: Vec<Claim> = Vec::new();
+        for r in records {
+            let line = ClaimLine {
+                line_number: u32::try_from(r.line_number).unwrap_or(0),
+                service_code: r.service_code,
+                amount: money::normalize(r.charge).to_string(),
+                responsibility: r.responsibility,
+            };
+            let id = r.claim_id.to_string();
+            match claims.last_mut() {
+                Some(last) if last.claim_id == id => last.lines.push(line),
+                _ => claims.push(Claim {
+                    claim_id: id,
+                    kind: r.kind,
+                    date_of_service: r.date_of_service.to_string(),
+                    status: r.status,
+                    import_id: r.import_id.map(|u| u.to_string()).unwrap_or_default(),
+                    import_line: r
+                        .import_line
+                        .and_then(|l| u32::try_from(l).ok())
+                        .unwrap_or(0),
+                    reference: r.reference.unwrap_or_default(),
+                    lines: vec![line],
+                    created_at: r.created_at.to_rfc3339(),
+                }),
+            }
+        }
+        Ok(Response::new(ListPatientClaimsResponse {
+            patient_found: true,
+            claims,
+        }))
+    }
+
+    async fn void_import_claims(
+        &self,
+        request: Request<VoidImportClaimsRequest>,
+    ) -> Result<Response<VoidImportClaimsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = tenant(&req.tenant_id)?;
+        let import = import_id(&req.import_id)?;
+        let voided = self
+            .store
+            .void_import(tenant, import, &req.voided_by)
+            .await?;
+        tracing::info!(tenant, import_id = %import, voided, "import claims voided");
+        Ok(Response::new(VoidImportClaimsResponse {
+            voided: u32::try_from(voided).unwrap_or(u32::MAX),
+        }))
+    }
+}
+
+/// Patients keyed for matching; the last of a repeated id wins.
+fn new_patients(patients: Vec<Patient>) -> Result<Vec<NewPatient>, ClaimsError> {
+    let mut by_id: HashMap<String, NewPatient> = HashMap::with_capacity(patients.len());
+    for (i, p) in patients.into_iter().enumerate() {
+        let bad = |what: &str| ClaimsError::InvalidArgument(format!("patient #{} {what}", i + 1));
+        let patient_id = p.patient_id.trim().to_string();
+        if patient_id.is_empty() {
+            return Err(bad("has no patient_id"));
+        }
+        if p.last_name.trim().is_empty() || p.first_name.trim().is_empty() {
+            return Err(bad("needs a last_name and a first_name"));
+        }
+        let date_of_birth =
+            parse_iso(&p.date_of_birth).map_err(|e| bad(&format!("date_of_birth {e}")))?;
+        by_id.insert(
+            patient_id.clone(),
+            NewPatient {
+                patient_id,
+                account_number: p.patient_account_number.trim().to_string(),
+                last_name: p.last_name.trim().to_string(),
+                first_name: p.first_name.trim().to_string(),
+                date_of_birth,
+            },
+        );
+    }
+    Ok(by_id.into_values().collect())
+}
+
+fn amount(s: &str, line: u32) -> Result<Decimal, ClaimsError> {
+    if s.trim().is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    let d = Decimal::from_str(s.trim()).map_err(|_| {
+        ClaimsError::InvalidArgument(format!("line {line}: amount is not a decimal"))
+    })?;
+    if d.scale() > 2 && d.normalize().scale() > 2 {
+        return Err(ClaimsError::InvalidArgument(format!(
+            "line {line}: amount has more than 2 decimal places"
+        )));
+    }
+    Ok(money::normalize(d))
+}
+
+fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, ClaimsError> {
+    claims
+        .into_iter()
+        .map(|c| {
+            let patient_balance = amount(&c.patient_balance, c.line)?;
+            let insurance_balance = amount(&c.insurance_balance, c.line)?;
+            if patient_balance.is_zero() && insurance_balance.is_zero() {
+                return Err(ClaimsError::InvalidArgument(format!(
+                    "line {}: a BF claim needs a non-zero balance",
+                    c.line
+                )));
+            }
+            if c.patient_id.trim().is_empty() {
+                return Err(ClaimsError::InvalidArgument(format!(
+                    "line {}: no patient_id",
+                    c.line
+                )));
+            }
+            Ok(NewBalanceForward {
+                line: i32::try_from(c.line)
+                    .map_err(|_| ClaimsError::InvalidArgument("line out of range".into()))?,
+                patient_id: c.patient_id,
+                patient_balance,
+                insurance_balance,
+                reference: c.reference,
+            })
+        })
+        .collect()
+}
+
+/// The directory patients found for one batch, indexed both ways.
+struct Directory<'a> {
+    by_id: HashMap<&'a str, &'a DirectoryPatient>,
+    by_account: HashMap<&'a str, Vec<&'a DirectoryPatient>>,
+}
+
+impl<'a> Directory<'a> {
+    fn new(found: &'a [DirectoryPatient]) -> Self {
+        let mut by_id = HashMap::new();
+        let mut by_account: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::new();
+        for p in found {
+            by_id.insert(p.patient_id.as_str(), p);
+            if !p.account_number.is_empty() {
+                by_account
+                    .entry(p.account_number.as_str())
+                    .or_default()
+                    .push(p);
+            }
+        }
+        Directory { by_id, by_account }
+    }
+
+    /// By patient id when given, else by account number; then the name
+    /// and date of birth must agree.
+    fn judge(&self, c: &MatchCandidate) -> MatchResult {
+        let result = |outcome: MatchOutcome, patient_id: &str, columns: Vec<String>| MatchResult {
+            key: c.key,
+            outcome: outcome as i32,
+            patient_id: patient_id.to_string(),
+            mismatched_columns: columns,
+            ambiguous_count: 0,
+        };
+        let account = c.patient_account_number.trim();
+        let patient = if !c.patient_id.trim().is_empty() {
+            self.by_id.get(c.patient_id.trim()).copied()
+        } else {
+            match self.by_account.get(account).map(Vec::as_slice) {
+                Some([one]) => Some(*one),
+                Some(many) if many.len() > 1 => {
+                    return MatchResult {
+                        ambiguous_count: u32::try_from(many.len()).unwrap_or(u32::MAX),
+                        ..result(MatchOutcome::Ambiguous, "", vec![])
+                    }
+                }
+                _ => None,
+            }
+        };
+        let Some(patient) = patient else {
+            return result(MatchOutcome::NotFound, "", vec![]);
+        };
+        let file = Identity {
+            last_name: &c.last_name,
+            first_name: &c.first_name,
+            date_of_birth: parse_iso(&c.date_of_birth).ok(),
+        };
+        let directory = Identity {
+            last_name: &patient.last_name,
+            first_name: &patient.first_name,
+            date_of_birth: Some(patient.date_of_birth),
+        };
+        let mut columns: Vec<String> = mismatched_columns(file, directory)
+            .into_iter()
+            .map(|col| col.name().to_string())
+            .collect();
+        if !account.is_empty() && account != patient.account_number {
+            columns.insert(0, "patient_account_number".to_string());
+        }
+        if columns.is_empty() {
+            result(MatchOutcome::Matched, &patient.patient_id, vec![])
+        } else {
+            result(MatchOutcome::Mismatched, &patient.patient_id, columns)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Claims and their lines.
+
+use super::Store;
+use crate::error::ClaimsError;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// One BF claim to create, keyed by its import line.
+pub struct NewBalanceForward {
+    pub line: i32,
+    pub patient_id: String,
+    pub patient_balance: Decimal,
+    pub insurance_balance: Decimal,
+    pub reference: String,
+}
+
+/// One claim line with its claim, as the history shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimRecord {
+    pub claim_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub date_of_service: NaiveDate,
+    pub import_id: Option<Uuid>,
+    pub import_line: Option<i32>,
+    pub reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub line_number: i16,
+    pub service_code: String,
+    pub charge: Decimal,
+    pub responsibility: String,
+}
+
+impl Store {
+    /// Creates the BF claims of one batch in one statement. A line that
+    /// already has its claim is left alone, so a retried or redelivered
+    /// batch creates nothing new. Returns how many were created.
+    pub async fn create_balance_forwards(
+        &self,
+        tenant: &str,
+        import_id: Uuid,
+        date_of_service: NaiveDate,
+        claims: &[NewBalanceForward],
+    ) -> Result<u64, ClaimsError> {
+        let lines: Vec<i32> = claims.iter().map(|c| c.line).collect();
+        let patients: Vec<&str> = claims.iter().map(|c| c.patient_id.as_str()).collect();
+        let patient_amounts: Vec<Decimal> = claims.iter().map(|c| c.patient_balance).collect();
+        let insurance_amounts: Vec<Decimal> = claims.iter().map(|c| c.insurance_balance).collect();
+        let references: Vec<&str> = claims.iter().map(|c| c.reference.as_str()).collect();
+        let created: i64 = sqlx::query_scalar(
+            "WITH input AS (
+                 SELECT * FROM UNNEST($4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::text[])
+                     AS t(line, patient_id, patient_amount, insurance_amount, reference)
+             ), created AS (
+                 INSERT INTO claims (claim_id, tenant_id, patient_id, kind, date_of_service,
+                                     import_id, import_line, reference)
+                 SELECT gen_random_uuid(), $1, patient_id, 'balance_forward', $3, $2, line,
+                        NULLIF(reference, '')
+                   FROM input
+                 ON CONFLICT (tenant_id, import_id, import_line) DO NOTHING
+                 RETURNING claim_id, import_line
+             ), charges AS (
+                 SELECT c.claim_id, v.ord, v.amount, v.responsibility
+                   FROM created c
+                   JOIN input i ON i.line = c.import_line
+                  CROSS JOIN LATERAL (VALUES (1, i.patient_amount, 'patient'),
+                                             (2, i.insurance_amount, 'insurance'))
+                        AS v(ord, amount, responsibility)
+                  WHERE v.amount <> 0
+             ), lines AS (
+                 INSERT INTO claim_lines (claim_id, line_number, service_code, charge, responsibility)
+                 SELECT claim_id, row_number() OVER (PARTITION BY claim_id ORDER BY ord), 'BF',
+                        amount, responsibility
+                   FROM charges
+                 RETURNING 1
+             )
+             SELECT count(*) FROM created",
+        )
+        .bind(tenant)
+        .bind(import_id)
+        .bind(date_of_service)
+        .bind(&lines)
+        .bind(&patients)
+        .bind(&patient_amounts)
+        .bind(&insurance_amounts)
+        .bind(&references)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(created).unwrap_or(0))
+    }
+
+    /// Every claim line of a patient, newest claim first.
+    pub async fn patient_claims(
+        &self,
+        tenant: &str,
+        patient_id: &str,
+    ) -> Result<Vec<ClaimRecord>, ClaimsError> {
+        Ok(sqlx::query_as(
+            "SELECT c.claim_id, c.kind, c.status, c.date_of_service, c.import_id, c.import_line,
+                    c.reference, c.created_at, l.line_number, l.service_code, l.charge, l.responsibility
+               FROM claims c
+               JOIN claim_lines l ON l.claim_id = c.claim_id
+              WHERE c.tenant_id = $1 AND c.patient_id = $2
+              ORDER BY c.created_at DESC, c.claim_id, l.line_number",
+        )
+        .bind(tenant)
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Voids the active claims of an import. Already-voided claims are
+    /// left as they were, so voiding twice changes nothing.
+    pub async fn void_import(
+        &self,
+        tenant: &str,
+        import_id: Uuid,
+        voided_by: &str,
+    ) -> Result<u64, ClaimsError> {
+        let done = sqlx::query(
+            "UPDATE claims SET status = 'voided', voided_at = now(), voided_by = $3
+              WHERE tenant_id = $1 AND import_id = $2 AND status = 'active'",
+        )
+        .bind(tenant)
+        .bind(import_id)
+        .bind(voided_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,94 @@
+//! The patient directory.
+
+use super::Store;
+use crate::error::ClaimsError;
+use chrono::NaiveDate;
+
+/// A patient as the host EHR sends it.
+pub struct NewPatient {
+    pub patient_id: String,
+    pub account_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub date_of_birth: NaiveDate,
+}
+
+/// A patient as the directory holds it, for matching.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DirectoryPatient {
+    pub patient_id: String,
+    pub account_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub date_of_birth: NaiveDate,
+}
+
+impl Store {
+    /// Inserts or updates patients in one statement. Callers pass each
+    /// patient id once.
+    pub async fn upsert_patients(
+        &self,
+        tenant: &str,
+        patients: &[NewPatient],
+    ) -> Result<u64, ClaimsError> {
+        let ids: Vec<&str> = patients.iter().map(|p| p.patient_id.as_str()).collect();
+        let accounts: Vec<&str> = patients.iter().map(|p| p.account_number.as_str()).collect();
+        let last: Vec<&str> = patients.iter().map(|p| p.last_name.as_str()).collect();
+        let first: Vec<&str> = patients.iter().map(|p| p.first_name.as_str()).collect();
+        let dobs: Vec<NaiveDate> = patients.iter().map(|p| p.date_of_birth).collect();
+        let done = sqlx::query(
+            "INSERT INTO patients (tenant_id, patient_id, account_number, last_name, first_name, date_of_birth)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::date[])
+             ON CONFLICT (tenant_id, patient_id) DO UPDATE SET
+                account_number = EXCLUDED.account_number,
+                last_name = EXCLUDED.last_name,
+                first_name = EXCLUDED.first_name,
+                date_of_birth = EXCLUDED.date_of_birth,
+                updated_at = now()",
+        )
+        .bind(tenant)
+        .bind(&ids)
+        .bind(&accounts)
+        .bind(&last)
+        .bind(&first)
+        .bind(&dobs)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Patients whose id or account number is among those given.
+    pub async fn find_patients(
+        &self,
+        tenant: &str,
+        patient_ids: &[&str],
+        account_numbers: &[&str],
+    ) -> Result<Vec<DirectoryPatient>, ClaimsError> {
+        Ok(sqlx::query_as(
+            "SELECT patient_id, account_number, last_name, first_name, date_of_birth
+               FROM patients
+              WHERE tenant_id = $1
+                AND (patient_id = ANY($2) OR (account_number <> '' AND account_number = ANY($3)))",
+        )
+        .bind(tenant)
+        .bind(patient_ids)
+        .bind(account_numbers)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Whether the tenant has this patient.
+    pub async fn patient_exists(
+        &self,
+        tenant: &str,
+        patient_id: &str,
+    ) -> Result<bool, ClaimsError> {
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM patients WHERE tenant_id = $1 AND patient_id = $2")
+                .bind(tenant)
+                .bind(patient_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+}

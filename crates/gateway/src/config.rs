@@ -1,0 +1,40 @@
+//! The gateway's settings, from `BF_*` variables.
+
+use bf_runtime::config::{self, ConfigError};
+use std::net::SocketAddr;
+
+/// Everything the gateway reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub max_connections: u32,
+    pub http_addr: SocketAddr,
+    pub amqp_url: String,
+    pub object_store: String,
+    pub claims_url: String,
+    pub jwt_secret: String,
+    /// Largest accepted upload.
+    pub max_upload_bytes: u64,
+    /// Claims per CreateBalanceForwardClaims call.
+    pub claims_batch_size: i64,
+}
+
+impl Config {
+    /// Reads the settings, with local defaults.
+    pub fn load() -> Result<Config, ConfigError> {
+        Ok(Config {
+            database_url: config::string(
+                "GATEWAY_DATABASE_URL",
+                &config::local_database_url("bf_gateway"),
+            ),
+            max_connections: config::parse("GATEWAY_DB_MAX_CONNECTIONS", 10)?,
+            http_addr: config::parse("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            amqp_url: config::string("AMQP_URL", config::LOCAL_AMQP_URL),
+            object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
+            claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
+            jwt_secret: config::string("JWT_SECRET", bf_auth::DEV_SECRET),
+            max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
+            claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
+        })
+    }
+}

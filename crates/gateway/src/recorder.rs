@@ -1,0 +1,209 @@
+//! The recorder: consumes the validator's row events and records them.
+//! Each event is applied in one transaction under the import's row lock,
+//! and is idempotent: a redelivered batch is recognised by its sequence
+//! number and its rows by their line, and events for an import that has
+//! moved on are ignored.
+
+use crate::store::imports::{self, ImportRecord};
+use crate::store::rows::{self, NewRow};
+use bf_domain::import::ImportStatus;
+use bf_domain::{Problem, RowStatus};
+use bf_messaging::consumer::Message;
+use bf_messaging::topology::EVENTS;
+use bf_messaging::{consume, supervise, Broker, BrokerError, Disposition};
+use bf_proto::imports::{import_event::Event, ImportEvent, RowResult};
+use prost::Message as _;
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgPool};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Who the audit trail names for the validator's transitions.
+const ACTOR: &str = "system:validator";
+
+/// Runs the recorder until shutdown, reconnecting as needed.
+pub async fn run(pool: PgPool, amqp_url: String, shutdown: CancellationToken) {
+    let stop = shutdown.clone();
+    supervise(
+        &amqp_url,
+        "recorder",
+        shutdown,
+        move |broker: Arc<Broker>| {
+            let pool = pool.clone();
+            let stop = stop.clone();
+            async move {
+                let channel = broker.channel().await?;
+                consume(&channel, EVENTS, 16, &stop, |message| {
+                    handle(&pool, message)
+                })
+                .await?;
+                Ok::<(), BrokerError>(())
+            }
+        },
+    )
+    .await;
+}
+
+async fn handle(pool: &PgPool, message: Message) -> Disposition {
+    let Ok(event) = ImportEvent::decode(message.payload.as_slice()) else {
+        return Disposition::Reject("undecodable import event".into());
+    };
+    let Ok(import_id) = Uuid::parse_str(&event.import_id) else {
+        return Disposition::Reject("import event without a valid import id".into());
+    };
+    match apply(pool, &event, import_id).await {
+        Ok(()) => Disposition::Done,
+        Err(_) if message.last_attempt => {
+            let reason = "the results of this file could not be recorded; upload it again";
+            let _ = fail(pool, &event.tenant_id, import_id, reason).await;
+            Disposition::Reject("recording failed on the last attempt".into())
+        }
+        Err(e) => Disposition::Retry(format!("database error: {}", db_class(&e))),
+    }
+}
+
+fn db_class(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.code().unwrap_or_default().to_string(),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    }
+}
+
+async fn apply(pool: &PgPool, event: &ImportEvent, import_id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(mut record) = imports::lock(&mut tx, &event.tenant_id, import_id).await? else {
+        tracing::warn!(%import_id, "event for an unknown import; dropped");
+        return Ok(());
+    };
+    if !record.status().accepts_rows() {
+        // A late or repeated event: its effects are already recorded.
+        return Ok(());
+    }
+    match &event.event {
+        Some(Event::Started(started)) => {
+            start(&mut tx, &mut record).await?;
+            let mapping = serde_json::json!(started.header_mapping);
+            imports::set_header_mapping(&mut tx, import_id, &mapping).await?;
+        }
+        Some(Event::Batch(batch)) => {
+            start(&mut tx, &mut record).await?;
+            if rows::mark_batch(
+                &mut tx,
+                import_id,
+                batch.seq as i32,
+                batch.rows.len() as i32,
+            )
+            .await?
+            {
+                let new_rows: Vec<NewRow> = batch.rows.iter().map(new_row).collect();
+                let inserted =
+                    rows::insert(&mut tx, &event.tenant_id, import_id, &new_rows).await?;
+                imports::add_progress(&mut tx, import_id, inserted as i64, batch.bytes_read as i64)
+                    .await?;
+            }
+            finish_if_complete(&mut tx, &mut record).await?;
+        }
+        Some(Event::Completed(done)) => {
+            start(&mut tx, &mut record).await?;
+            imports::set_expected_batches(&mut tx, import_id, done.batches as i32).await?;
+            finish_if_complete(&mut tx, &mut record).await?;
+        }
+        Some(Event::Failed(failed)) => {
+            // Nothing half-written: the rows of a failed file are dropped.
+            rows::discard(&mut tx, import_id).await?;
+            imports::transition(
+                &mut tx,
+                &record,
+                ImportStatus::Failed,
+                ACTOR,
+                Some(&failed.reason),
+            )
+            .await?;
+            tracing::info!(%import_id, "import failed");
+        }
+        None => {}
+    }
+    tx.commit().await
+}
+
+async fn start(conn: &mut PgConnection, record: &mut ImportRecord) -> Result<(), sqlx::Error> {
+    if record.status() == ImportStatus::Queued {
+        imports::transition(conn, record, ImportStatus::Parsing, ACTOR, None).await?;
+        record.status = ImportStatus::Parsing.as_str().to_string();
+    }
+    Ok(())
+}
+
+/// Once every batch is in: flag duplicate patients, total the review and
+/// hand the import to the user.
+async fn finish_if_complete(
+    conn: &mut PgConnection,
+    record: &mut ImportRecord,
+) -> Result<(), sqlx::Error> {
+    let id = record.import_id;
+    if !rows::all_batches_recorded(conn, id).await? {
+        return Ok(());
+    }
+    for lines in rows::duplicate_patients(conn, id).await? {
+        let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
+        rows::flag(conn, id, &lines, &Problem::duplicate_patient(&as_u32)).await?;
+    }
+    let summary = rows::summary(conn, id).await?;
+    imports::set_summary(conn, id, &summary).await?;
+    imports::transition(conn, record, ImportStatus::ReadyForReview, ACTOR, None).await?;
+    record.status = ImportStatus::ReadyForReview.as_str().to_string();
+    tracing::info!(
+        import_id = %id, total = summary.total, valid = summary.valid, flagged = summary.flagged,
+        invalid = summary.invalid, skipped = summary.skipped, "import ready for review"
+    );
+    Ok(())
+}
+
+fn new_row(r: &RowResult) -> NewRow {
+    let status = match r.status() {
+        bf_proto::imports::RowStatus::Valid => RowStatus::Valid,
+        bf_proto::imports::RowStatus::Flagged => RowStatus::Flagged,
+        bf_proto::imports::RowStatus::Skipped => RowStatus::Skipped,
+        _ => RowStatus::Invalid,
+    };
+    let amount = |s: &str| (!s.is_empty()).then(|| Decimal::from_str(s).ok()).flatten();
+    let cells: serde_json::Map<String, serde_json::Value> = r
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    let problems: Vec<serde_json::Value> = r
+        .problems
+        .iter()
+        .map(|p| serde_json::json!({"code": p.code, "column": p.column, "message": p.message}))
+        .collect();
+    NewRow {
+        line: r.line as i32,
+        status,
+        cells: serde_json::Value::Object(cells),
+        patient_balance: amount(&r.patient_balance),
+        insurance_balance: amount(&r.insurance_balance),
+        matched_patient_id: (!r.matched_patient_id.is_empty())
+            .then(|| r.matched_patient_id.clone()),
+        problems: serde_json::Value::Array(problems),
+    }
+}
+
+/// Marks an import failed (used when its messages cannot be processed).
+pub async fn fail(
+    pool: &PgPool,
+    tenant: &str,
+    import_id: Uuid,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
+        if record.status() != ImportStatus::Failed && !record.status().is_settled() {
+            imports::transition(&mut tx, &record, ImportStatus::Failed, ACTOR, Some(reason))
+                .await?;
+        }
+    }
+    tx.commit().await
+}

@@ -1,0 +1,76 @@
+//! The outbox relay: publishes committed outbox messages with confirms,
+//! then marks them published. A crash between the two republishes a
+//! message, which consumers tolerate (at-least-once, idempotent effects).
+
+use crate::store::outbox;
+use bf_messaging::{supervise, Broker, BrokerError, Publisher};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Messages published per transaction.
+const BATCH: i64 = 100;
+
+/// Why a relay pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("{0}")]
+    Broker(#[from] BrokerError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("outbox row {0} names an unknown queue")]
+    UnknownQueue(i64),
+}
+
+/// Runs the relay until shutdown, reconnecting as needed.
+pub async fn run(pool: PgPool, amqp_url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+    let stop = shutdown.clone();
+    supervise(
+        &amqp_url,
+        "outbox relay",
+        shutdown,
+        move |broker: Arc<Broker>| {
+            let pool = pool.clone();
+            let wake = Arc::clone(&wake);
+            let stop = stop.clone();
+            async move {
+                let publisher = Publisher::new(broker.channel().await?).await?;
+                loop {
+                    let published = publish_pending(&pool, &publisher).await?;
+                    if published == 0 {
+                        tokio::select! {
+                            _ = stop.cancelled() => return Ok::<(), RelayError>(()),
+                            _ = wake.notified() => {}
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .await;
+}
+
+async fn publish_pending(pool: &PgPool, publisher: &Publisher) -> Result<usize, RelayError> {
+    let mut tx = pool.begin().await?;
+    let pending = outbox::claim(&mut tx, BATCH).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut ids = Vec::with_capacity(pending.len());
+    for message in &pending {
+        let queue = message
+            .queue()
+            .ok_or(RelayError::UnknownQueue(message.id))?;
+        publisher
+            .publish(queue, &message.kind, &message.message_id, &message.payload)
+            .await?;
+        ids.push(message.id);
+    }
+    outbox::mark_published(&mut tx, &ids).await?;
+    tx.commit().await?;
+    tracing::debug!(count = ids.len(), "outbox messages published");
+    Ok(ids.len())
+}

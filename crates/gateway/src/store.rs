@@ -1,0 +1,9 @@
+//! The gateway's database adapter. Every query that reads or changes a
+//! tenant's data takes the tenant and filters by it.
+
+pub mod imports;
+pub mod outbox;
+pub mod rows;
+pub mod tenants;
+
+pub use imports::ImportRecord;

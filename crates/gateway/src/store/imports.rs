@@ -1,0 +1,354 @@
+//! Imports: creation, state transitions (each recorded with who and
+//! when), progress and results.
+
+use bf_domain::import::ImportStatus;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// An import as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ImportRecord {
+    pub import_id: Uuid,
+    pub tenant_id: String,
+    pub status: String,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+    pub header_mapping: Option<serde_json::Value>,
+    pub bytes_parsed: i64,
+    pub rows_recorded: i32,
+    pub count_total: i32,
+    pub count_valid: i32,
+    pub count_flagged: i32,
+    pub count_invalid: i32,
+    pub count_skipped: i32,
+    pub total_patient_balance: Decimal,
+    pub total_insurance_balance: Decimal,
+    pub failure: Option<String>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub date_of_service: Option<NaiveDate>,
+    pub approval_cursor: i32,
+    pub claims_submitted: i32,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub voided_by: Option<String>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ImportRecord {
+    /// The stored state; the CHECK constraint guarantees it parses.
+    pub fn status(&self) -> ImportStatus {
+        ImportStatus::parse(&self.status).unwrap_or(ImportStatus::Failed)
+    }
+}
+
+/// What an upload knows about its import.
+pub struct NewImport<'a> {
+    pub import_id: Uuid,
+    pub tenant_id: &'a str,
+    pub file_name: &'a str,
+    pub object_key: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub uploaded_by: &'a str,
+}
+
+const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha256,
+    uploaded_by, uploaded_at, header_mapping, bytes_parsed, rows_recorded,
+    count_total, count_valid, count_flagged, count_invalid, count_skipped,
+    total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
+    date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
+    updated_at";
+
+/// Creates a queued import and its first audit entry.
+pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO imports (import_id, tenant_id, status, file_name, object_key, size_bytes,
+                              sha256, uploaded_by)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
+    )
+    .bind(new.import_id)
+    .bind(new.tenant_id)
+    .bind(new.file_name)
+    .bind(new.object_key)
+    .bind(new.size_bytes)
+    .bind(new.sha256)
+    .bind(new.uploaded_by)
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        new.import_id,
+        new.tenant_id,
+        None,
+        ImportStatus::Queued,
+        new.uploaded_by,
+        None,
+    )
+    .await
+}
+
+/// One import of a tenant.
+pub async fn get(
+    pool: &PgPool,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<ImportRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND import_id = $2"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// One import, locked for the rest of the caller's transaction so that
+/// concurrent consumers and requests change it one at a time.
+pub async fn lock(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<ImportRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR UPDATE"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A tenant's imports, newest first.
+pub async fn list(
+    pool: &PgPool,
+    tenant: &str,
+    limit: i64,
+) -> Result<Vec<ImportRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1
+          ORDER BY uploaded_at DESC, import_id DESC LIMIT $2"
+    ))
+    .bind(tenant)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Moves an import from the state the caller saw (under its lock) to a
+/// new one, and records who did it and why.
+pub async fn transition(
+    conn: &mut PgConnection,
+    record: &ImportRecord,
+    to: ImportStatus,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET status = $2, failure = COALESCE($3, failure), updated_at = now()
+          WHERE import_id = $1",
+    )
+    .bind(record.import_id)
+    .bind(to.as_str())
+    .bind(if to == ImportStatus::Failed {
+        reason
+    } else {
+        None
+    })
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        record.import_id,
+        &record.tenant_id,
+        Some(record.status()),
+        to,
+        actor,
+        reason,
+    )
+    .await
+}
+
+async fn audit(
+    conn: &mut PgConnection,
+    id: Uuid,
+    tenant: &str,
+    from: Option<ImportStatus>,
+    to: ImportStatus,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO import_transitions (import_id, tenant_id, from_status, to_status, actor, reason)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(from.map(ImportStatus::as_str))
+    .bind(to.as_str())
+    .bind(actor)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the header mapping the validator used.
+pub async fn set_header_mapping(
+    conn: &mut PgConnection,
+    id: Uuid,
+    mapping: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET header_mapping = $2, updated_at = now() WHERE import_id = $1")
+        .bind(id)
+        .bind(mapping)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds a recorded batch's rows to the progress counters.
+pub async fn add_progress(
+    conn: &mut PgConnection,
+    id: Uuid,
+    rows: i64,
+    bytes_read: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET rows_recorded = rows_recorded + $2::int,
+                bytes_parsed = GREATEST(bytes_parsed, $3), updated_at = now()
+          WHERE import_id = $1",
+    )
+    .bind(id)
+    .bind(rows)
+    .bind(bytes_read)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records how many batches the validator sent in all.
+pub async fn set_expected_batches(
+    conn: &mut PgConnection,
+    id: Uuid,
+    batches: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET expected_batches = $2, updated_at = now() WHERE import_id = $1",
+    )
+    .bind(id)
+    .bind(batches)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Results of a finished parse.
+pub struct Summary {
+    pub total: i64,
+    pub valid: i64,
+    pub flagged: i64,
+    pub invalid: i64,
+    pub skipped: i64,
+    pub patient_balance: Decimal,
+    pub insurance_balance: Decimal,
+}
+
+/// Stores the review's counts and totals.
+pub async fn set_summary(
+    conn: &mut PgConnection,
+    id: Uuid,
+    s: &Summary,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET count_total = $2, count_valid = $3, count_flagged = $4,
+                count_invalid = $5, count_skipped = $6, total_patient_balance = $7,
+                total_insurance_balance = $8, bytes_parsed = size_bytes, updated_at = now()
+          WHERE import_id = $1",
+    )
+    .bind(id)
+    .bind(s.total as i32)
+    .bind(s.valid as i32)
+    .bind(s.flagged as i32)
+    .bind(s.invalid as i32)
+    .bind(s.skipped as i32)
+    .bind(s.patient_balance)
+    .bind(s.insurance_balance)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records who approved, when, and the Date of Service the claims get.
+pub async fn set_approval(
+    conn: &mut PgConnection,
+    id: Uuid,
+    approved_by: &str,
+    date_of_service: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET approved_by = $2, approved_at = now(), date_of_service = $3,
+                failure = NULL, updated_at = now()
+          WHERE import_id = $1",
+    )
+    .bind(id)
+    .bind(approved_by)
+    .bind(date_of_service)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Clears a failure before an approval is resumed.
+pub async fn clear_failure(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET failure = NULL, updated_at = now() WHERE import_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that claims exist for every valid line up to `cursor`. The
+/// submitter resumes after the cursor, so `submitted` is added once.
+pub async fn advance_approval(
+    pool: &PgPool,
+    id: Uuid,
+    cursor: i32,
+    submitted: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET approval_cursor = $2, claims_submitted = claims_submitted + $3,
+                updated_at = now()
+          WHERE import_id = $1 AND approval_cursor < $2",
+    )
+    .bind(id)
+    .bind(cursor)
+    .bind(submitted)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks when the import's claims were all created.
+pub async fn set_completed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET completed_at = now(), updated_at = now() WHERE import_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records who voided the import.
+pub async fn set_voided(conn: &mut PgConnection, id: Uuid, by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET voided_by = $2, voided_at = now(), updated_at = now() WHERE import_id = $1")
+        .bind(id)
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

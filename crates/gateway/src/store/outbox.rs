@@ -1,0 +1,68 @@
+//! The transactional outbox: messages are written in the same transaction
+//! as the state change they announce, and published later with confirms.
+
+use bf_messaging::topology::{Queue, QUEUES};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+/// A message waiting to be published.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Pending {
+    pub id: i64,
+    pub queue: String,
+    pub kind: String,
+    pub message_id: String,
+    pub payload: Vec<u8>,
+}
+
+impl Pending {
+    /// The work queue the message is for.
+    pub fn queue(&self) -> Option<Queue> {
+        QUEUES.into_iter().find(|q| q.name == self.queue)
+    }
+}
+
+/// Adds a message inside the caller's transaction.
+pub async fn add(
+    conn: &mut PgConnection,
+    queue: Queue,
+    kind: &str,
+    message_id: &str,
+    payload: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO outbox (queue, kind, message_id, payload) VALUES ($1, $2, $3, $4)")
+        .bind(queue.name)
+        .bind(kind)
+        .bind(message_id)
+        .bind(payload)
+        .execute(conn)
+        .await?;
+    // Wakes relays in other gateway processes at commit.
+    Ok(())
+}
+
+/// Locks up to `limit` unpublished messages, oldest first. Other relays
+/// skip them, so each is published by one relay at a time.
+pub async fn claim(
+    tx: &mut Transaction<'_, Postgres>,
+    limit: i64,
+) -> Result<Vec<Pending>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, queue, kind, message_id, payload FROM outbox
+          WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Marks messages published.
+pub async fn mark_published(
+    tx: &mut Transaction<'_, Postgres>,
+    ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

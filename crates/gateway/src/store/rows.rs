@@ -1,0 +1,237 @@
+//! Per-row results of an import.
+
+use bf_domain::{Problem, RowStatus};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A row as the recorder stores it.
+pub struct NewRow {
+    pub line: i32,
+    pub status: RowStatus,
+    pub cells: serde_json::Value,
+    pub patient_balance: Option<Decimal>,
+    pub insurance_balance: Option<Decimal>,
+    pub matched_patient_id: Option<String>,
+    pub problems: serde_json::Value,
+}
+
+/// A stored row, for review.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RowRecord {
+    pub line: i32,
+    pub status: String,
+    pub cells: serde_json::Value,
+    pub patient_balance: Option<Decimal>,
+    pub insurance_balance: Option<Decimal>,
+    pub matched_patient_id: Option<String>,
+    pub problems: serde_json::Value,
+}
+
+/// Inserts a batch of rows in one statement; lines already recorded are
+/// left alone. Returns how many were new.
+pub async fn insert(
+    conn: &mut PgConnection,
+    tenant: &str,
+    import: Uuid,
+    rows: &[NewRow],
+) -> Result<u64, sqlx::Error> {
+    let lines: Vec<i32> = rows.iter().map(|r| r.line).collect();
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    let cells: Vec<&serde_json::Value> = rows.iter().map(|r| &r.cells).collect();
+    let patient: Vec<Option<Decimal>> = rows.iter().map(|r| r.patient_balance).collect();
+    let insurance: Vec<Option<Decimal>> = rows.iter().map(|r| r.insurance_balance).collect();
+    let matched: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.matched_patient_id.as_deref())
+        .collect();
+    let problems: Vec<&serde_json::Value> = rows.iter().map(|r| &r.problems).collect();
+    let done = sqlx::query(
+        "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, patient_balance,
+                                  insurance_balance, matched_patient_id, problems)
+         SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::jsonb[], $6::numeric[],
+                                      $7::numeric[], $8::text[], $9::jsonb[])
+         ON CONFLICT (import_id, line) DO NOTHING",
+    )
+    .bind(import)
+    .bind(tenant)
+    .bind(&lines)
+    .bind(&statuses)
+    .bind(&cells)
+    .bind(&patient)
+    .bind(&insurance)
+    .bind(&matched)
+    .bind(&problems)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Patients that appear on more than one importable line, with the lines.
+pub async fn duplicate_patients(
+    conn: &mut PgConnection,
+    import: Uuid,
+) -> Result<Vec<Vec<i32>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT array_agg(line ORDER BY line) FROM import_rows
+          WHERE import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id IS NOT NULL
+          GROUP BY matched_patient_id HAVING count(*) > 1",
+    )
+    .bind(import)
+    .fetch_all(conn)
+    .await
+}
+
+/// Flags lines and appends a problem to each.
+pub async fn flag(
+    conn: &mut PgConnection,
+    import: Uuid,
+    lines: &[i32],
+    problem: &Problem,
+) -> Result<(), sqlx::Error> {
+    let problem = serde_json::to_value(problem).unwrap_or_default();
+    sqlx::query(
+        "UPDATE import_rows SET status = 'flagged', problems = problems || jsonb_build_array($3::jsonb)
+          WHERE import_id = $1 AND line = ANY($2)",
+    )
+    .bind(import)
+    .bind(lines)
+    .bind(problem)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Row counts by status, and balance totals over the valid rows.
+pub async fn summary(
+    conn: &mut PgConnection,
+    import: Uuid,
+) -> Result<crate::store::imports::Summary, sqlx::Error> {
+    let (total, valid, flagged, invalid, skipped, patient, insurance): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<Decimal>,
+        Option<Decimal>,
+    ) = sqlx::query_as(
+        "SELECT count(*),
+                    count(*) FILTER (WHERE status = 'valid'),
+                    count(*) FILTER (WHERE status = 'flagged'),
+                    count(*) FILTER (WHERE status = 'invalid'),
+                    count(*) FILTER (WHERE status = 'skipped'),
+                    sum(patient_balance) FILTER (WHERE status = 'valid'),
+                    sum(insurance_balance) FILTER (WHERE status = 'valid')
+               FROM import_rows WHERE import_id = $1",
+    )
+    .bind(import)
+    .fetch_one(conn)
+    .await?;
+    Ok(crate::store::imports::Summary {
+        total,
+        valid,
+        flagged,
+        invalid,
+        skipped,
+        patient_balance: patient.unwrap_or_default(),
+        insurance_balance: insurance.unwrap_or_default(),
+    })
+}
+
+/// A page of a tenant's import rows, by line, optionally of one status.
+pub async fn page(
+    pool: &PgPool,
+    tenant: &str,
+    import: Uuid,
+    status: Option<RowStatus>,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<RowRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems
+           FROM import_rows
+          WHERE tenant_id = $1 AND import_id = $2 AND ($3::text IS NULL OR status = $3) AND line > $4
+          ORDER BY line LIMIT $5",
+    )
+    .bind(tenant)
+    .bind(import)
+    .bind(status.map(RowStatus::as_str))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The next valid rows to claim after `after`, by line.
+pub async fn valid_after(
+    pool: &PgPool,
+    import: Uuid,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<RowRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems
+           FROM import_rows
+          WHERE import_id = $1 AND status = 'valid' AND line > $2
+          ORDER BY line LIMIT $3",
+    )
+    .bind(import)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records that a batch arrived. False when it had arrived before (a
+/// redelivery), in which case its rows are already recorded.
+pub async fn mark_batch(
+    conn: &mut PgConnection,
+    import: Uuid,
+    seq: i32,
+    row_count: i32,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO import_batches (import_id, seq, row_count) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(import)
+    .bind(seq)
+    .bind(row_count)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Whether the parse finished and every one of its batches is recorded.
+pub async fn all_batches_recorded(
+    conn: &mut PgConnection,
+    import: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.expected_batches IS NOT NULL
+            AND (SELECT count(*) FROM import_batches b
+                  WHERE b.import_id = i.import_id AND b.seq < i.expected_batches) = i.expected_batches
+           FROM imports i WHERE i.import_id = $1",
+    )
+    .bind(import)
+    .fetch_one(conn)
+    .await
+}
+
+/// Drops what was recorded of a file that failed as a whole.
+pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM import_rows WHERE import_id = $1")
+        .bind(import)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM import_batches WHERE import_id = $1")
+        .bind(import)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE imports SET rows_recorded = 0 WHERE import_id = $1")
+        .bind(import)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

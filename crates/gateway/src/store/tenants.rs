@@ -1,0 +1,35 @@
+//! Tenants and their settings.
+
+use sqlx::PgPool;
+
+/// Makes sure the tenant exists: a tenant comes into being with its first
+/// authenticated call.
+pub async fn ensure(pool: &PgPool, tenant: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO tenants (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(tenant)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The tenant's IANA time zone.
+pub async fn time_zone(pool: &PgPool, tenant: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT time_zone FROM tenants WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(pool)
+        .await
+}
+
+/// Changes the tenant's time zone (already validated).
+pub async fn set_time_zone(
+    pool: &PgPool,
+    tenant: &str,
+    time_zone: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET time_zone = $2, updated_at = now() WHERE tenant_id = $1")
+        .bind(tenant)
+        .bind(time_zone)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The submitter: consumes approval jobs and creates the import's BF
+//! claims through the claims service, in batches, resuming after the last
+//! batch it recorded. The claims service keys each claim by (tenant,
+//! import, line), so a redelivered job or a retried batch creates nothing
+//! new.
+
+use crate::store::imports;
+use crate::store::rows::{self, RowRecord};
+use bf_domain::import::ImportStatus;
+use bf_messaging::consumer::Message;
+use bf_messaging::topology::APPROVE;
+use bf_messaging::{consume, supervise, Broker, BrokerError, Disposition};
+use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
+use bf_proto::imports::ApproveJob;
+use bf_proto::ClaimsClient;
+use prost::Message as _;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Who the audit trail names for the submitter's transitions.
+const ACTOR: &str = "system:submitter";
+
+/// What the submitter needs.
+#[derive(Clone)]
+pub struct Submitter {
+    pub pool: PgPool,
+    pub claims: ClaimsClient,
+    pub batch_size: i64,
+}
+
+/// Why a job could not finish.
+#[derive(Debug, thiserror::Error)]
+enum SubmitError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("claims service: {0:?}")]
+    Claims(tonic::Code),
+    #[error("the import has no Date of Service")]
+    NoDateOfService,
+}
+
+impl Submitter {
+    /// Runs the submitter until shutdown, reconnecting as needed.
+    pub async fn run(self, amqp_url: String, shutdown: CancellationToken) {
+        let stop = shutdown.clone();
+        supervise(
+            &amqp_url,
+            "submitter",
+            shutdown,
+            move |broker: Arc<Broker>| {
+                let this = self.clone();
+                let stop = stop.clone();
+                async move {
+                    let channel = broker.channel().await?;
+                    consume(&channel, APPROVE, 1, &stop, |message| this.handle(message)).await?;
+                    Ok::<(), BrokerError>(())
+                }
+            },
+        )
+        .await;
+    }
+
+    async fn handle(&self, message: Message) -> Disposition {
+        let Ok(job) = ApproveJob::decode(message.payload.as_slice()) else {
+            return Disposition::Reject("undecodable approve job".into());
+        };
+        let Ok(import_id) = Uuid::parse_str(&job.import_id) else {
+            return Disposition::Reject("approve job without a valid import id".into());
+        };
+        match self.submit(&job.tenant_id, import_id).await {
+            Ok(()) => Disposition::Done,
+            Err(e) if message.last_attempt => {
+                let reason = format!(
+                    "the claims could not all be created ({e}); nothing was doubled: Save again to finish"
+                );
+                let _ = self.fail(&job.tenant_id, import_id, &reason).await;
+                Disposition::Reject(e.to_string())
+            }
+            Err(e) => Disposition::Retry(e.to_string()),
+        }
+    }
+
+    async fn submit(&self, tenant: &str, import_id: Uuid) -> Result<(), SubmitError> {
+        let Some(record) = imports::get(&self.pool, tenant, import_id).await? else {
+            tracing::warn!(%import_id, "approve job for an unknown import; dropped");
+            return Ok(());
+        };
+        if record.status() != ImportStatus::Approving {
+            // Completed, voided or failed since: nothing to do.
+            return Ok(());
+        }
+        let date_of_service = record.date_of_service.ok_or(SubmitError::NoDateOfService)?;
+        let mut cursor = record.approval_cursor;
+        loop {
+            let batch = rows::valid_after(&self.pool, import_id, cursor, self.batch_size).await?;
+            let Some(last) = batch.last().map(|r| r.line) else {
+                break;
+            };
+            let request = CreateBalanceForwardClaimsRequest {
+                tenant_id: tenant.to_string(),
+                import_id: import_id.to_string(),
+                date_of_service: date_of_service.to_string(),
+                claims: batch.iter().filter_map(balance_forward).collect(),
+            };
+            let answer = self
+                .claims
+                .create_balance_forward_claims(request)
+                .await
+                .map_err(|s| SubmitError::Claims(s.code()))?;
+            imports::advance_approval(&self.pool, import_id, last, batch.len() as i32).await?;
+            tracing::info!(%import_id, through_line = last, created = answer.created, existing = answer.existing, "claims batch");
+            cursor = last;
+        }
+        self.complete(tenant, import_id).await?;
+        Ok(())
+    }
+
+    async fn complete(&self, tenant: &str, import_id: Uuid) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
+            if record.status() == ImportStatus::Approving {
+                imports::set_completed(&mut tx, import_id).await?;
+                imports::transition(&mut tx, &record, ImportStatus::Completed, ACTOR, None).await?;
+                tracing::info!(%import_id, claims = record.claims_submitted, "import completed");
+            }
+        }
+        tx.commit().await
+    }
+
+    async fn fail(&self, tenant: &str, import_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
+            if record.status() == ImportStatus::Approving {
+                imports::transition(&mut tx, &record, ImportStatus::Failed, ACTOR, Some(reason))
+                    .await?;
+            }
+        }
+        tx.commit().await
+    }
+}
+
+/// The claim for a valid row; a valid row always has its matched patient.
+fn balance_forward(row: &RowRecord) -> Option<BalanceForward> {
+    let reference = row
+        .cells
+        .get("reference")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    Some(BalanceForward {
+        line: u32::try_from(row.line).ok()?,
+        patient_id: row.matched_patient_id.clone()?,
+        patient_balance: row.patient_balance.unwrap_or_default().to_string(),
+        insurance_balance: row.insurance_balance.unwrap_or_default().to_string(),
+        reference,
+    })
+}

@@ -1,0 +1,28 @@
+//! The validator's settings, from `BF_*` variables.
+
+use bf_runtime::config::{self, ConfigError};
+
+/// Everything the validator reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub amqp_url: String,
+    pub object_store: String,
+    pub claims_url: String,
+    /// Rows per RowBatch event and per MatchPatients call.
+    pub batch_size: usize,
+    /// Parse jobs handled at once by this process.
+    pub workers: usize,
+}
+
+impl Config {
+    /// Reads the settings, with local defaults.
+    pub fn load() -> Result<Config, ConfigError> {
+        Ok(Config {
+            amqp_url: config::string("AMQP_URL", config::LOCAL_AMQP_URL),
+            object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
+            claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
+            batch_size: config::parse("ROW_BATCH_SIZE", 500)?,
+            workers: config::parse("VALIDATOR_WORKERS", 2)?,
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! Publishes an import's events, in order, with confirms.
+
+use bf_domain::{Column, Row, RowStatus};
+use bf_messaging::topology::EVENTS;
+use bf_messaging::{BrokerError, Publisher};
+use bf_proto::imports::{import_event::Event, ImportEvent, Problem, RowResult};
+use prost::Message;
+
+/// Publishes events for one import.
+pub struct Events<'a> {
+    pub publisher: &'a Publisher,
+    pub tenant_id: &'a str,
+    pub import_id: &'a str,
+}
+
+impl Events<'_> {
+    /// Publishes one event and waits for the broker's confirm.
+    pub async fn send(&self, event: Event, message_id: &str) -> Result<(), BrokerError> {
+        let message = ImportEvent {
+            tenant_id: self.tenant_id.to_string(),
+            import_id: self.import_id.to_string(),
+            event: Some(event),
+        };
+        let id = format!("{}:{message_id}", self.import_id);
+        self.publisher
+            .publish(EVENTS, "ImportEvent", &id, &message.encode_to_vec())
+            .await
+    }
+}
+
+/// A judged row as the recorder receives it.
+pub fn row_result(row: &Row) -> RowResult {
+    let status = match row.status {
+        RowStatus::Valid => bf_proto::imports::RowStatus::Valid,
+        RowStatus::Flagged => bf_proto::imports::RowStatus::Flagged,
+        RowStatus::Invalid => bf_proto::imports::RowStatus::Invalid,
+        RowStatus::Skipped => bf_proto::imports::RowStatus::Skipped,
+    };
+    let values = Column::ALL
+        .iter()
+        .filter_map(|c| {
+            row.raw.cells[c.index()]
+                .as_ref()
+                .map(|v| (c.name().to_string(), v.clone()))
+        })
+        .collect();
+    let amount = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
+    RowResult {
+        line: row.line(),
+        status: status as i32,
+        values,
+        patient_balance: amount(row.patient_balance),
+        insurance_balance: amount(row.insurance_balance),
+        matched_patient_id: row.matched_patient_id.clone().unwrap_or_default(),
+        problems: row
+            .problems
+            .iter()
+            .map(|p| Problem {
+                code: p.code.as_str().to_string(),
+                column: p.column.clone(),
+                message: p.message.clone(),
+            })
+            .collect(),
+    }
+}

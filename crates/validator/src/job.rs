@@ -1,0 +1,111 @@
+//! One parse job: read the file, judge and match every row, publish the
+//! results in batches, then say the parse is complete. Re-running a job
+//! republishes the same batches with the same sequence numbers, which the
+//! recorder recognises, so a redelivered job never doubles a row.
+
+use crate::events::{row_result, Events};
+use crate::matcher::match_rows;
+use crate::source::{self, Chunk};
+use bf_messaging::consumer::Message;
+use bf_messaging::{BrokerError, Disposition, Publisher};
+use bf_proto::imports::{
+    import_event::Event, ParseCompleted, ParseFailed, ParseJob, ParseStarted, RowBatch,
+};
+use bf_proto::ClaimsClient;
+use object_store::ObjectStore;
+use prost::Message as _;
+use std::sync::Arc;
+
+/// What a parse needs.
+#[derive(Clone)]
+pub struct Parser {
+    pub objects: Arc<dyn ObjectStore>,
+    pub claims: ClaimsClient,
+    pub batch_size: usize,
+}
+
+/// Why a job must be tried again. A bad file is not an error: it is a
+/// result (the import fails with the reason).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Broker(#[from] BrokerError),
+    #[error("patient matching unavailable: {0:?}")]
+    Matching(tonic::Code),
+    #[error("file unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl Parser {
+    /// Handles one delivery of a parse job.
+    pub async fn handle(&self, publisher: &Publisher, message: Message) -> Disposition {
+        let Ok(job) = ParseJob::decode(message.payload.as_slice()) else {
+            return Disposition::Reject("undecodable parse job".into());
+        };
+        let events = Events {
+            publisher,
+            tenant_id: &job.tenant_id,
+            import_id: &job.import_id,
+        };
+        match self.parse(&job, &events).await {
+            Ok(rows) => {
+                tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "parse complete");
+                Disposition::Done
+            }
+            Err(e) if message.last_attempt => {
+                let reason = format!("The file could not be processed after several attempts ({e}). Upload it again.");
+                let _ = events
+                    .send(Event::Failed(ParseFailed { reason }), "failed")
+                    .await;
+                Disposition::Reject(e.to_string())
+            }
+            Err(e) => Disposition::Retry(e.to_string()),
+        }
+    }
+
+    async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<u32, JobError> {
+        let mut chunks =
+            source::open(Arc::clone(&self.objects), &job.object_key, self.batch_size).await;
+        let mut seq: u32 = 0;
+        let mut rows: u32 = 0;
+        while let Some(chunk) = chunks.recv().await {
+            match chunk {
+                Chunk::Header(header_mapping) => {
+                    events
+                        .send(Event::Started(ParseStarted { header_mapping }), "started")
+                        .await?;
+                }
+                Chunk::Rows {
+                    rows: mut batch,
+                    bytes_read,
+                } => {
+                    match_rows(&self.claims, &job.tenant_id, &mut batch)
+                        .await
+                        .map_err(|s| JobError::Matching(s.code()))?;
+                    rows += batch.len() as u32;
+                    let event = Event::Batch(RowBatch {
+                        seq,
+                        bytes_read,
+                        rows: batch.iter().map(row_result).collect(),
+                    });
+                    events.send(event, &format!("batch:{seq}")).await?;
+                    tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
+                    seq += 1;
+                }
+                Chunk::Invalid(reason) => {
+                    tracing::info!(import_id = %job.import_id, "file refused");
+                    events
+                        .send(Event::Failed(ParseFailed { reason }), "failed")
+                        .await?;
+                    return Ok(rows);
+                }
+                Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
+            }
+        }
+        let completed = ParseCompleted { batches: seq, rows };
+        events
+            .send(Event::Completed(completed), "completed")
+            .await?;
+        Ok(rows)
+    }
+}

@@ -1,1 +1,221 @@
+//! At-least-once delivery, exactly-once effects: repeats, redeliveries and
+//! a crash in the middle of Save never make a second claim.
 
+use bf_e2e::files::generate;
+use bf_e2e::{Options, Stack};
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+const TENANT: &str = "practice-x";
+
+/// Every line has one claim and the ledger has nothing else.
+async fn assert_one_claim_per_valid_line(
+    stack: &Stack,
+    id: &str,
+    valid: i64,
+    lines: i64,
+) -> anyhow::Result<()> {
+    let (claims, distinct): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT import_line) FROM claims WHERE import_id = $1::uuid",
+    )
+    .bind(id)
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!((claims, distinct), (valid, valid));
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM claims")
+        .fetch_one(&stack.claims_db)
+        .await?;
+    assert_eq!(all, valid);
+    let claim_lines: i64 = sqlx::query_scalar("SELECT count(*) FROM claim_lines")
+        .fetch_one(&stack.claims_db)
+        .await?;
+    assert_eq!(claim_lines, lines);
+    Ok(())
+}
+
+fn expected_lines(file: &bf_e2e::files::Generated) -> i64 {
+    file.expected
+        .claims
+        .values()
+        .map(|c| i64::from(!c.patient.is_zero()) + i64::from(!c.insurance.is_zero()))
+        .sum()
+}
+
+async fn queue_depth(channel: &lapin::Channel, name: &str) -> anyhow::Result<u32> {
+    let q = channel
+        .queue_declare(
+            name,
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(q.message_count())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approving_twice_and_redelivering_every_event_and_approval_still_makes_one_claim_per_row(
+) -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(400);
+    api.load_patients(&file.patients).await?;
+
+    // A tap on the exchange keeps a copy of every row event and approval.
+    let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    channel
+        .queue_declare(
+            "test.tap",
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    for key in ["events", "approve"] {
+        channel
+            .queue_bind(
+                "test.tap",
+                "bf.imports",
+                key,
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+
+    let id = api.upload("b.csv", &file.csv).await?;
+    let reviewed = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
+        .await?;
+    for _ in 0..2 {
+        let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    }
+    let done = api
+        .wait_for(&id, &["completed"], Duration::from_secs(60))
+        .await?;
+    let again = api.post(&format!("/v1/imports/{id}/approve")).await?;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.body["status"], "completed");
+    let lines = expected_lines(&file);
+    assert_one_claim_per_valid_line(&stack, &id, file.expected.valid, lines).await?;
+
+    // Redeliver every message the tap saw (after closing the tap, so the
+    // copies are not tapped again).
+    let mut consumer = channel
+        .basic_consume(
+            "test.tap",
+            "tap",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut seen = Vec::new();
+    while let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_secs(2), consumer.next()).await
+    {
+        let delivery = delivery?;
+        seen.push((
+            delivery.routing_key.as_str().to_string(),
+            delivery.data.clone(),
+        ));
+        delivery.ack(BasicAckOptions::default()).await?;
+    }
+    channel
+        .queue_delete("test.tap", QueueDeleteOptions::default())
+        .await?;
+    let approvals = seen.iter().filter(|(key, _)| key == "approve").count();
+    for (key, data) in &seen {
+        channel
+            .basic_publish(
+                "bf.imports",
+                key,
+                BasicPublishOptions::default(),
+                data,
+                BasicProperties::default(),
+            )
+            .await?
+            .await?;
+    }
+    let republished = seen.len();
+    // started + 1 batch per 500 rows + completed, and one approval.
+    assert_eq!(republished, 3 + approvals);
+    assert_eq!(approvals, 1, "approving twice must queue one job");
+
+    // Let the consumers work through the copies.
+    for queue in ["imports.events", "imports.approve"] {
+        for _ in 0..100 {
+            if queue_depth(&channel, queue).await? == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let after = api.import(&id).await?;
+    assert_eq!(after["status"], "completed");
+    assert_eq!(after["counts"], reviewed["counts"]);
+    assert_eq!(after["totals"], reviewed["totals"]);
+    assert_eq!(after["claims_created"], done["claims_created"]);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM import_rows")
+        .fetch_one(&stack.gateway_db)
+        .await?;
+    assert_eq!(rows, 400);
+    assert_one_claim_per_valid_line(&stack, &id, file.expected.valid, lines).await?;
+    conn.close(200, "done").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_per_row(
+) -> anyhow::Result<()> {
+    let mut stack = Stack::start_with(Options {
+        env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "5".into())],
+    })
+    .await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(600);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("b.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
+        .await?;
+    let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+
+    // Wait until some, not all, claims exist; then crash claims.
+    let valid = file.expected.valid;
+    let mut at_kill = 0;
+    for _ in 0..2000 {
+        at_kill = stack.claim_count(&id).await?;
+        if at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stack.kill("claims")?;
+    assert!(
+        at_kill > 0 && at_kill < valid,
+        "killed at {at_kill} of {valid}"
+    );
+    let during = api.import(&id).await?;
+    assert_eq!(during["status"], "approving");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stack.restart("claims").await?;
+
+    let done = api
+        .wait_for(&id, &["completed"], Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["claims_created"], serde_json::json!(valid));
+    assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
+    Ok(())
+}

@@ -1,1 +1,328 @@
-//! placeholder
+//! The end-to-end test harness: each test gets its own PostgreSQL
+//! databases, its own RabbitMQ vhost, its own upload directory and the
+//! three real service binaries on free ports, so tests run in parallel
+//! and leave nothing behind.
+
+pub mod api;
+pub mod files;
+
+use anyhow::{bail, Context, Result};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The PostgreSQL server the tests use (trust or password auth).
+pub fn admin_database_url() -> String {
+    std::env::var("BF_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+fn database_url(name: &str) -> String {
+    let admin = admin_database_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+/// Builds the service binaries once per test process (a no-op when they
+/// are fresh), so `cargo test` alone always tests the current code.
+fn binaries() -> Result<PathBuf> {
+    static DIR: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--bins",
+                "-p",
+                "bf-gateway",
+                "-p",
+                "bf-validator",
+                "-p",
+                "bf-claims",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("cargo build of the services failed".into());
+        }
+        // target/debug/deps/<test> -> target/debug
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        exe.parent()
+            .and_then(|d| d.parent())
+            .map(PathBuf::from)
+            .ok_or_else(|| "cannot locate target directory".into())
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn rabbitmqctl(args: &[&str]) -> Result<()> {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .context("running rabbitmqctl (is RabbitMQ installed? see deploy/local/up)")?;
+    if !out.status.success() {
+        bail!(
+            "rabbitmqctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Settings a test may change.
+#[derive(Default, Clone)]
+pub struct Options {
+    /// Extra `BF_*` variables for every service.
+    pub env: Vec<(String, String)>,
+}
+
+/// The three services of one test, and the resources they own.
+pub struct Stack {
+    pub name: String,
+    pub gateway_url: String,
+    pub amqp_url: String,
+    /// The claims service's database, for assertions on the ledger.
+    pub claims_db: PgPool,
+    /// The gateway's database, for assertions on imports.
+    pub gateway_db: PgPool,
+    dir: PathBuf,
+    env: HashMap<String, String>,
+    children: HashMap<&'static str, Child>,
+}
+
+impl Stack {
+    /// Starts a stack with default settings.
+    pub async fn start() -> Result<Stack> {
+        Stack::start_with(Options::default()).await
+    }
+
+    /// Creates the databases and vhost, then starts claims, gateway and
+    /// validator, and waits until the gateway is ready.
+    pub async fn start_with(options: Options) -> Result<Stack> {
+        let bins = binaries()?;
+        let name = format!(
+            "bf_t_{}",
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..12)
+                .unwrap_or("x")
+        );
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_database_url())
+            .await?;
+        for db in ["gw", "cl"] {
+            sqlx::query(&format!("CREATE DATABASE {name}_{db}"))
+                .execute(&admin)
+                .await?;
+        }
+        admin.close().await;
+        rabbitmqctl(&["add_vhost", &name])?;
+        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"])?;
+
+        let dir = bins.join("e2e").join(&name);
+        std::fs::create_dir_all(&dir)?;
+        let grpc_port = free_port()?;
+        let http_port = free_port()?;
+        let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
+        let mut env: HashMap<String, String> = [
+            (
+                "BF_GATEWAY_DATABASE_URL",
+                database_url(&format!("{name}_gw")),
+            ),
+            (
+                "BF_CLAIMS_DATABASE_URL",
+                database_url(&format!("{name}_cl")),
+            ),
+            ("BF_AMQP_URL", amqp_url.clone()),
+            ("BF_OBJECT_STORE", dir.join("objects").display().to_string()),
+            ("BF_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
+            ("BF_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+            ("BF_CLAIMS_URL", format!("http://127.0.0.1:{grpc_port}")),
+            ("BF_JWT_SECRET", api::SECRET.to_string()),
+            ("BF_LOG", "info".to_string()),
+            ("BF_GATEWAY_DB_MAX_CONNECTIONS", "5".to_string()),
+            ("BF_CLAIMS_DB_MAX_CONNECTIONS", "5".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        env.extend(options.env);
+        let mut stack = Stack {
+            gateway_url: format!("http://127.0.0.1:{http_port}"),
+            claims_db: PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&database_url(&format!("{name}_cl")))
+                .await?,
+            gateway_db: PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&database_url(&format!("{name}_gw")))
+                .await?,
+            name,
+            amqp_url,
+            dir,
+            env,
+            children: HashMap::new(),
+        };
+        stack.spawn("claims")?;
+        stack.wait_for_port(grpc_port).await?;
+        stack.spawn("gateway")?;
+        stack.spawn("validator")?;
+        stack.wait_ready().await?;
+        Ok(stack)
+    }
+
+    fn spawn(&mut self, service: &'static str) -> Result<()> {
+        let bins = binaries()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{service}.log")))?;
+        let child = Command::new(bins.join(service))
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {service}"))?;
+        self.children.insert(service, child);
+        Ok(())
+    }
+
+    async fn wait_for_port(&self, port: u16) -> Result<()> {
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("port {port} never opened; see {}", self.dir.display())
+    }
+
+    async fn wait_ready(&self) -> Result<()> {
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client
+                .get(format!("{}/readyz", self.gateway_url))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("gateway never became ready; see {}", self.dir.display())
+    }
+
+    /// Kills a service at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, service: &'static str) -> Result<()> {
+        if let Some(mut child) = self.children.remove(service) {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a killed service again with the same settings.
+    pub async fn restart(&mut self, service: &'static str) -> Result<()> {
+        self.spawn(service)?;
+        if service == "claims" {
+            let port: u16 = self.env["BF_GRPC_ADDR"]
+                .rsplit(':')
+                .next()
+                .unwrap_or("0")
+                .parse()?;
+            self.wait_for_port(port).await?;
+        }
+        Ok(())
+    }
+
+    /// An API client for a tenant and user with the given roles.
+    pub fn client(&self, tenant: &str, user: &str, roles: &[&str]) -> api::Api {
+        api::Api::new(&self.gateway_url, Some(api::token(tenant, user, roles)))
+    }
+
+    /// A client with every role, for the common case.
+    pub fn billing_lead(&self, tenant: &str) -> api::Api {
+        self.client(tenant, "lead@example.test", &api::ALL_ROLES)
+    }
+
+    /// Claims in the ledger for one import, whatever their state.
+    pub async fn claim_count(&self, import_id: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM claims WHERE import_id = $1::uuid")
+                .bind(import_id)
+                .fetch_one(&self.claims_db)
+                .await?,
+        )
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for (_, child) in self.children.iter_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for service in ["claims", "gateway", "validator"] {
+                let path = self.dir.join(format!("{service}.log"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(25).collect();
+                eprintln!("---- {service} log (last lines, {}) ----", path.display());
+                for line in tail.into_iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        let _ = rabbitmqctl(&["delete_vhost", &self.name]);
+        // Pools must close before the databases can be dropped; do it on a
+        // fresh runtime since Drop cannot await.
+        let name = self.name.clone();
+        let pools = [self.claims_db.clone(), self.gateway_db.clone()];
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async move {
+                for p in pools {
+                    p.close().await;
+                }
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin_database_url())
+                    .await
+                    .ok()?;
+                for db in ["gw", "cl"] {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}_{db} WITH (FORCE)"))
+                            .execute(&admin)
+                            .await;
+                }
+                Some(())
+            })
+        })
+        .join();
+    }
+}

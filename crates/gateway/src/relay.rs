@@ -12,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Messages published per transaction.
 const BATCH: i64 = 100;
+/// How long published messages are kept, and how often they are pruned.
+const KEEP_DAYS: i32 = 7;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Why a relay pass stopped.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +40,14 @@ pub async fn run(pool: PgPool, amqp_url: String, wake: Arc<Notify>, shutdown: Ca
             let stop = stop.clone();
             async move {
                 let publisher = Publisher::new(broker.channel().await?).await?;
+                let mut pruned_at = tokio::time::Instant::now();
                 loop {
                     let published = publish_pending(&pool, &publisher).await?;
+                    if pruned_at.elapsed() > PRUNE_EVERY {
+                        let removed = outbox::prune(&pool, KEEP_DAYS).await?;
+                        tracing::debug!(removed, "old outbox messages pruned");
+                        pruned_at = tokio::time::Instant::now();
+                    }
                     if published == 0 {
                         tokio::select! {
                             _ = stop.cancelled() => return Ok::<(), RelayError>(()),

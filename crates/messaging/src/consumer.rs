@@ -23,7 +23,13 @@ pub enum Disposition {
     Retry(String),
     /// The message can never succeed (e.g. undecodable): dead-letter now.
     Reject(String),
+    /// Shutting down with the work unfinished: hand it back at once.
+    Requeue,
 }
+
+/// How long a message in hand may take to finish once shutdown starts;
+/// after that its work is dropped (uncommitted) and it is requeued.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A message as a handler sees it.
 pub struct Message {
@@ -74,7 +80,14 @@ where
             redeliveries,
             last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
         };
-        let disposition = handler(message).await;
+        let handling = handler(message);
+        tokio::pin!(handling);
+        let disposition = tokio::select! {
+            d = &mut handling => d,
+            _ = shutdown.cancelled() => tokio::time::timeout(SHUTDOWN_GRACE, &mut handling)
+                .await
+                .unwrap_or(Disposition::Requeue),
+        };
         settle(&delivery, queue, redeliveries, disposition).await?;
     }
 }
@@ -92,6 +105,18 @@ async fn settle(
             // Back off so a dependency that is restarting gets time to return.
             let pause = Duration::from_millis(500 * 2u64.pow(redeliveries.min(5)));
             tokio::time::sleep(pause).await;
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await?
+        }
+        Disposition::Requeue => {
+            tracing::info!(
+                queue = queue.name,
+                "returning unfinished message to the queue"
+            );
             delivery
                 .nack(BasicNackOptions {
                     requeue: true,

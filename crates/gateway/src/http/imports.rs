@@ -69,29 +69,20 @@ pub async fn upload(
         object_key: stored.key.clone(),
         size_bytes: stored.size_bytes,
     };
-    let mut tx = state.pool.begin().await?;
-    imports::create(
-        &mut tx,
-        &imports::NewImport {
-            import_id,
-            tenant_id: caller.tenant(),
-            file_name: &file_name,
-            object_key: &stored.key,
-            size_bytes: i64::try_from(stored.size_bytes).unwrap_or(i64::MAX),
-            sha256: &stored.sha256,
-            uploaded_by: caller.user(),
-        },
-    )
-    .await?;
-    outbox::add(
-        &mut tx,
-        topology::PARSE,
-        "ParseJob",
-        &format!("{import_id}:parse"),
-        &job.encode_to_vec(),
-    )
-    .await?;
-    tx.commit().await?;
+    let new = imports::NewImport {
+        import_id,
+        tenant_id: caller.tenant(),
+        file_name: &file_name,
+        object_key: &stored.key,
+        size_bytes: i64::try_from(stored.size_bytes).unwrap_or(i64::MAX),
+        sha256: &stored.sha256,
+        uploaded_by: caller.user(),
+    };
+    if let Err(e) = record_upload(&state, &new, &job).await {
+        // Nothing half-written: the stored file goes with the failed record.
+        let _ = state.objects.delete(&key).await;
+        return Err(e);
+    }
     state.outbox.notify_one();
     tracing::info!(tenant = caller.tenant(), %import_id, size_bytes = stored.size_bytes, "import queued");
     let location = format!("/v1/imports/{import_id}");
@@ -103,6 +94,27 @@ pub async fn upload(
             status: ImportStatus::Queued.as_str().to_string(),
         }),
     ))
+}
+
+/// The import row, its audit entry and its parse job, in one transaction.
+async fn record_upload(
+    state: &AppState,
+    new: &imports::NewImport<'_>,
+    job: &ParseJob,
+) -> Result<(), ApiError> {
+    let mut tx = state.pool.begin().await?;
+    imports::create(&mut tx, new).await?;
+    let message_id = format!("{}:parse", new.import_id);
+    outbox::add(
+        &mut tx,
+        topology::PARSE,
+        "ParseJob",
+        &message_id,
+        &job.encode_to_vec(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn upload_multipart(

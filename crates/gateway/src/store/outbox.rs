@@ -66,3 +66,14 @@ pub async fn mark_published(
         .await?;
     Ok(())
 }
+
+/// Deletes messages published longer ago than `days`: the outbox is a
+/// queue, not an archive (the audit trail is `import_transitions`).
+pub async fn prune(pool: &sqlx::PgPool, days: i32) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)")
+            .bind(days)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}

@@ -63,63 +63,45 @@ impl From<csv::Error> for FileError {
     }
 }
 
-/// A streaming reader of an import file.
-pub struct ImportReader<R: Read> {
+/// One record of a file as its format yields it: where it starts and
+/// its cells as text. CSV and xlsx both produce these, so every rule after
+/// this point is the same for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The file's line (CSV) or row (xlsx) number where the record starts.
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+/// A format's stream of records.
+pub trait RecordSource {
+    /// The next record, or `None` at the end of the file.
+    fn next_record(&mut self) -> Result<Option<Record>, FileError>;
+    /// Bytes of the file consumed so far, for progress.
+    fn bytes_read(&self) -> u64;
+}
+
+/// Records of a delimited text file (already UTF-8).
+pub struct CsvSource<R: Read> {
     csv: csv::Reader<LineEndings<R>>,
-    header: HeaderMap,
     record: csv::ByteRecord,
     consumed: Arc<AtomicU64>,
 }
 
-impl<R: Read> ImportReader<R> {
-    /// Reads and checks the header row.
-    pub fn new(input: R) -> Result<Self, FileError> {
+impl<R: Read> CsvSource<R> {
+    /// Reads `input` split on `delimiter`.
+    pub fn new(input: R, delimiter: u8) -> Self {
         let input = LineEndings::new(input);
         let consumed = input.consumed();
-        let mut csv = csv::ReaderBuilder::new()
+        let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(input);
-        let mut record = csv::ByteRecord::new();
-        if !csv.read_byte_record(&mut record)? {
-            return Err(FileError::Empty);
-        }
-        let cells = decode(&record, 1)?;
-        let header = HeaderMap::detect(cells.iter().map(String::as_str))?;
-        Ok(ImportReader {
+        CsvSource {
             csv,
-            header,
-            record,
+            record: csv::ByteRecord::new(),
             consumed,
-        })
-    }
-
-    /// The header mapping that was detected.
-    pub fn header(&self) -> &HeaderMap {
-        &self.header
-    }
-
-    /// Bytes of the file consumed so far (read-ahead included), for progress.
-    pub fn bytes_read(&self) -> u64 {
-        self.consumed.load(Ordering::Relaxed)
-    }
-
-    /// The next non-blank data row, or `None` at the end of the file.
-    pub fn next_row(&mut self) -> Result<Option<RawRow>, FileError> {
-        loop {
-            if !self.csv.read_byte_record(&mut self.record)? {
-                return Ok(None);
-            }
-            if self
-                .record
-                .iter()
-                .all(|f| f.iter().all(u8::is_ascii_whitespace))
-            {
-                continue;
-            }
-            let line = self.start_line();
-            let values = decode(&self.record, line)?;
-            return Ok(Some(self.map(line, values)));
         }
     }
 
@@ -135,6 +117,70 @@ impl<R: Read> ImportReader<R> {
             .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
             .sum();
         after.saturating_sub(1 + inside)
+    }
+}
+
+impl<R: Read> RecordSource for CsvSource<R> {
+    fn next_record(&mut self) -> Result<Option<Record>, FileError> {
+        if !self.csv.read_byte_record(&mut self.record)? {
+            return Ok(None);
+        }
+        let line = self.start_line();
+        let cells = decode(&self.record, line)?;
+        Ok(Some(Record { line, cells }))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed)
+    }
+}
+
+/// A streaming reader of an import file: the header, then judged-ready
+/// rows mapped to template columns.
+pub struct ImportReader<S: RecordSource> {
+    source: S,
+    header: HeaderMap,
+}
+
+impl<R: Read> ImportReader<CsvSource<R>> {
+    /// A comma-separated UTF-8 file.
+    pub fn csv(input: R) -> Result<Self, FileError> {
+        ImportReader::new(CsvSource::new(input, b','))
+    }
+}
+
+impl<S: RecordSource> ImportReader<S> {
+    /// Reads and checks the header row.
+    pub fn new(mut source: S) -> Result<Self, FileError> {
+        let header = loop {
+            match source.next_record()? {
+                None => return Err(FileError::Empty),
+                Some(r) if is_blank(&r.cells) => continue,
+                Some(r) => break HeaderMap::detect(r.cells.iter().map(String::as_str))?,
+            }
+        };
+        Ok(ImportReader { source, header })
+    }
+
+    /// The header mapping that was detected.
+    pub fn header(&self) -> &HeaderMap {
+        &self.header
+    }
+
+    /// Bytes of the file consumed so far (read-ahead included), for progress.
+    pub fn bytes_read(&self) -> u64 {
+        self.source.bytes_read()
+    }
+
+    /// The next non-blank data row, or `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<RawRow>, FileError> {
+        loop {
+            match self.source.next_record()? {
+                None => return Ok(None),
+                Some(r) if is_blank(&r.cells) => continue,
+                Some(r) => return Ok(Some(self.map(r.line, r.cells))),
+            }
+        }
     }
 
     fn map(&self, line: u64, values: Vec<String>) -> RawRow {
@@ -158,6 +204,10 @@ impl<R: Read> ImportReader<R> {
     }
 }
 
+fn is_blank(cells: &[String]) -> bool {
+    cells.iter().all(|c| c.trim().is_empty())
+}
+
 fn decode(record: &csv::ByteRecord, line: u64) -> Result<Vec<String>, FileError> {
     record
         .iter()
@@ -177,7 +227,7 @@ mod tests {
 
     fn rows(body: &str) -> Vec<RawRow> {
         let text = format!("{HEADER}{body}");
-        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let mut r = ImportReader::csv(text.as_bytes()).unwrap();
         let mut out = vec![];
         while let Some(row) = r.next_row().unwrap() {
             out.push(row);
@@ -198,7 +248,7 @@ mod tests {
     fn line_numbers_are_exact_for_crlf_and_cr_files() {
         for eol in ["\r\n", "\r"] {
             let text = format!("{HEADER}1,,A,B,1980-01-02,1,,,{eol}{eol}2,,\"C{eol}D\",E,1980-01-02,1,,,{eol}3,,F,G,1980-01-02,1,,,");
-            let mut r = ImportReader::new(text.as_bytes()).unwrap();
+            let mut r = ImportReader::csv(text.as_bytes()).unwrap();
             let mut lines = vec![];
             while let Some(row) = r.next_row().unwrap() {
                 lines.push(row.line);
@@ -226,7 +276,7 @@ mod tests {
     #[test]
     fn absent_columns_are_none() {
         let text = "patient_id,last_name,first_name,date_of_birth,patient_balance\nP1,Doe,Jane,1980-01-02,1\n";
-        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let mut r = ImportReader::csv(text.as_bytes()).unwrap();
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(row.cells[Column::PatientAccountNumber.index()], None);
         assert_eq!(row.cell(Column::PatientId), "P1");
@@ -234,9 +284,9 @@ mod tests {
 
     #[test]
     fn empty_file_and_missing_columns_fail_the_whole_file() {
-        assert_eq!(ImportReader::new(&b""[..]).err(), Some(FileError::Empty));
+        assert_eq!(ImportReader::csv(&b""[..]).err(), Some(FileError::Empty));
         let err =
-            ImportReader::new(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
+            ImportReader::csv(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
                 .err()
                 .unwrap();
         assert_eq!(
@@ -249,14 +299,14 @@ mod tests {
     fn invalid_utf8_names_its_line() {
         let mut text = HEADER.as_bytes().to_vec();
         text.extend_from_slice(b"001,,Pe\xf1a,Jo,1980-01-02,1,,,\n");
-        let mut r = ImportReader::new(&text[..]).unwrap();
+        let mut r = ImportReader::csv(&text[..]).unwrap();
         assert_eq!(r.next_row(), Err(FileError::NotUtf8 { line: 2 }));
     }
 
     #[test]
     fn bytes_read_reaches_the_file_size() {
         let text = format!("{HEADER}001,,Doe,Jane,1980-01-02,10.00,,,\r\n");
-        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let mut r = ImportReader::csv(text.as_bytes()).unwrap();
         while r.next_row().unwrap().is_some() {}
         assert_eq!(r.bytes_read(), text.len() as u64);
     }

@@ -279,7 +279,7 @@ mod tests {
 
     fn row(line: &str) -> Row {
         let text = format!("{HEADER}{line}\n");
-        let mut r = ImportReader::new(text.as_bytes()).unwrap();
+        let mut r = ImportReader::csv(text.as_bytes()).unwrap();
         Row::validate(r.next_row().unwrap().unwrap())
     }
 

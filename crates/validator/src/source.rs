@@ -56,7 +56,7 @@ pub async fn open(
 }
 
 fn read<R: Read>(input: R, batch_size: usize, tx: mpsc::Sender<Chunk>) {
-    let mut reader = match ImportReader::new(input) {
+    let mut reader = match ImportReader::csv(input) {
         Ok(r) => r,
         Err(e) => {
             let _ = tx.blocking_send(failure(e));

@@ -1,7 +1,7 @@
 //! The whole path of one import, on the real services: template, upload,
 //! review, Save, claim history, void.
 
-use bf_e2e::files::{generate, HEADER};
+use bf_e2e::files::{generate, TEMPLATE_HEADER};
 use bf_e2e::Stack;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -204,7 +204,7 @@ async fn the_template_and_its_column_guide_name_every_column_in_order() -> anyho
     let api = stack.billing_lead(TENANT);
     let template = api.get("/v1/imports/patient-balances/template").await?;
     assert_eq!(template.status, StatusCode::OK);
-    assert_eq!(template.text.trim_end(), HEADER);
+    assert_eq!(template.text.trim_end(), TEMPLATE_HEADER);
     let guide = api
         .get("/v1/imports/patient-balances/template/columns")
         .await?;
@@ -213,7 +213,7 @@ async fn the_template_and_its_column_guide_name_every_column_in_order() -> anyho
         .cloned()
         .unwrap_or_default();
     let names: Vec<&str> = columns.iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names.join(","), HEADER);
+    assert_eq!(names.join(","), TEMPLATE_HEADER);
     assert_eq!(columns[5]["required"], true);
     assert_eq!(
         columns[5]["format"],

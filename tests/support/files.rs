@@ -5,7 +5,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-/// The template header.
+/// The whole template header, in contract order.
+pub const TEMPLATE_HEADER: &str = "patient_account_number,patient_id,last_name,first_name,date_of_birth,patient_balance,insurance_balance,balance_as_of,reference,provider_npi,location,oldest_service_date,aged_0_30,aged_31_60,aged_61_90,aged_91_120,aged_over_120";
+
+/// The header of generated files: the template's first nine columns.
 pub const HEADER: &str = "patient_account_number,patient_id,last_name,first_name,date_of_birth,patient_balance,insurance_balance,balance_as_of,reference";
 
 /// What a file should turn into.
@@ -176,7 +179,7 @@ pub fn generate(rows: usize) -> Generated {
                 String::new(),
                 first.clone(),
                 dob.clone(),
-                format!("${pb}"),
+                format!("{pb}.7"),
                 String::new(),
                 "invalid",
             ),
@@ -184,7 +187,7 @@ pub fn generate(rows: usize) -> Generated {
                 account.clone(),
                 String::new(),
                 first.clone(),
-                "03/07/1984".into(),
+                "25/03/1984".into(),
                 pb.clone(),
                 String::new(),
                 "invalid",

@@ -4,7 +4,7 @@
 use crate::error::ClaimsError;
 use crate::store::{DirectoryPatient, NewBalanceForward, NewPatient, Store};
 use bf_domain::date::parse_iso;
-use bf_domain::matching::{mismatched_columns, Identity};
+use bf_domain::matching::{account_key, mismatched_columns, Identity};
 use bf_domain::money;
 use bf_proto::claims::claims_server::Claims;
 use bf_proto::claims::*;
@@ -86,9 +86,20 @@ impl Claims for ClaimsService {
             .map(|c| c.patient_account_number.trim())
             .filter(|s| !s.is_empty())
             .collect();
-        let found = self.store.find_patients(tenant, &ids, &accounts).await?;
+        let keys: Vec<&str> = accounts
+            .iter()
+            .map(|a| account_key(a))
+            .filter(|k| !k.is_empty())
+            .collect();
+        let found = self
+            .store
+            .find_patients(tenant, &ids, &accounts, &keys)
+            .await?;
         let directory = Directory::new(&found);
-        let results = req.candidates.iter().map(|c| directory.judge(c)).collect();
+        let mut results: Vec<MatchResult> =
+            req.candidates.iter().map(|c| directory.judge(c)).collect();
+        self.attach_priors(tenant, &req.import_id, &mut results)
+            .await?;
         Ok(Response::new(MatchPatientsResponse { results }))
     }
 
@@ -152,6 +163,19 @@ impl Claims for ClaimsService {
                     reference: r.reference.unwrap_or_default(),
                     lines: vec![line],
                     created_at: r.created_at.to_rfc3339(),
+                    provider_npi: r.provider_npi.unwrap_or_default(),
+                    location: r.location.unwrap_or_default(),
+                    oldest_service_date: r
+                        .oldest_service_date
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    balance_as_of: r.balance_as_of.map(|d| d.to_string()).unwrap_or_default(),
+                    aging: r
+                        .aging
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|a| money::normalize(a).to_string())
+                        .collect(),
                 }),
             }
         }
@@ -176,6 +200,45 @@ impl Claims for ClaimsService {
         Ok(Response::new(VoidImportClaimsResponse {
             voided: u32::try_from(voided).unwrap_or(u32::MAX),
         }))
+    }
+}
+
+impl ClaimsService {
+    /// Adds each found patient's earlier BF claims, so the review can show
+    /// what a repeated import would double.
+    async fn attach_priors(
+        &self,
+        tenant: &str,
+        import: &str,
+        results: &mut [MatchResult],
+    ) -> Result<(), ClaimsError> {
+        let found: Vec<&str> = results
+            .iter()
+            .filter(|r| !r.patient_id.is_empty())
+            .map(|r| r.patient_id.as_str())
+            .collect();
+        if found.is_empty() {
+            return Ok(());
+        }
+        let except = Uuid::parse_str(import).ok();
+        let priors = self
+            .store
+            .prior_balance_forwards(tenant, &found, except)
+            .await?;
+        let by_patient: HashMap<&str, &crate::store::PriorRecord> =
+            priors.iter().map(|p| (p.patient_id.as_str(), p)).collect();
+        for result in results.iter_mut() {
+            if let Some(p) = by_patient.get(result.patient_id.as_str()) {
+                result.prior = Some(PriorBalanceForward {
+                    patient_amount: money::normalize(p.patient_amount).to_string(),
+                    insurance_amount: money::normalize(p.insurance_amount).to_string(),
+                    date_of_service: p.date_of_service.to_string(),
+                    import_id: p.import_id.map(|u| u.to_string()).unwrap_or_default(),
+                    claims: u32::try_from(p.claims).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -240,13 +303,42 @@ fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, Cla
                     c.line
                 )));
             }
+            let date = |s: &str, what: &str| -> Result<Option<chrono::NaiveDate>, ClaimsError> {
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                parse_iso(s).map(Some).map_err(|e| {
+                    ClaimsError::InvalidArgument(format!("line {}: {what} {e}", c.line))
+                })
+            };
+            let aging = match c.aging.len() {
+                0 => None,
+                5 => {
+                    let mut buckets = [Decimal::ZERO; 5];
+                    for (slot, text) in buckets.iter_mut().zip(&c.aging) {
+                        *slot = amount(text, c.line)?;
+                    }
+                    Some(buckets)
+                }
+                _ => {
+                    return Err(ClaimsError::InvalidArgument(format!(
+                        "line {}: aging needs 5 buckets",
+                        c.line
+                    )))
+                }
+            };
             Ok(NewBalanceForward {
                 line: i32::try_from(c.line)
                     .map_err(|_| ClaimsError::InvalidArgument("line out of range".into()))?,
+                oldest_service_date: date(&c.oldest_service_date, "oldest_service_date")?,
+                balance_as_of: date(&c.balance_as_of, "balance_as_of")?,
                 patient_id: c.patient_id,
                 patient_balance,
                 insurance_balance,
                 reference: c.reference,
+                provider_npi: c.provider_npi,
+                location: c.location,
+                aging,
             })
         })
         .collect()
@@ -256,12 +348,15 @@ fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, Cla
 struct Directory<'a> {
     by_id: HashMap<&'a str, &'a DirectoryPatient>,
     by_account: HashMap<&'a str, Vec<&'a DirectoryPatient>>,
+    /// By account number without leading zeros.
+    by_key: HashMap<&'a str, Vec<&'a DirectoryPatient>>,
 }
 
 impl<'a> Directory<'a> {
     fn new(found: &'a [DirectoryPatient]) -> Self {
         let mut by_id = HashMap::new();
         let mut by_account: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::new();
+        let mut by_key: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::new();
         for p in found {
             by_id.insert(p.patient_id.as_str(), p);
             if !p.account_number.is_empty() {
@@ -270,8 +365,16 @@ impl<'a> Directory<'a> {
                     .or_default()
                     .push(p);
             }
+            let key = account_key(&p.account_number);
+            if !key.is_empty() {
+                by_key.entry(key).or_default().push(p);
+            }
         }
-        Directory { by_id, by_account }
+        Directory {
+            by_id,
+            by_account,
+            by_key,
+        }
     }
 
     /// By patient id when given, else by account number; then the name
@@ -283,20 +386,41 @@ impl<'a> Directory<'a> {
             patient_id: patient_id.to_string(),
             mismatched_columns: columns,
             ambiguous_count: 0,
+            zeros_restored: false,
+            prior: None,
         };
         let account = c.patient_account_number.trim();
+        let mut zeros_restored = false;
         let patient = if !c.patient_id.trim().is_empty() {
             self.by_id.get(c.patient_id.trim()).copied()
         } else {
-            match self.by_account.get(account).map(Vec::as_slice) {
-                Some([one]) => Some(*one),
-                Some(many) if many.len() > 1 => {
+            let exact = self
+                .by_account
+                .get(account)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let (candidates, restored) = if exact.is_empty() {
+                let by_key = self
+                    .by_key
+                    .get(account_key(account))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                (by_key, true)
+            } else {
+                (exact, false)
+            };
+            match candidates {
+                [one] => {
+                    zeros_restored = restored;
+                    Some(*one)
+                }
+                [] => None,
+                many => {
                     return MatchResult {
                         ambiguous_count: u32::try_from(many.len()).unwrap_or(u32::MAX),
                         ..result(MatchOutcome::Ambiguous, "", vec![])
                     }
                 }
-                _ => None,
             }
         };
         let Some(patient) = patient else {
@@ -316,13 +440,17 @@ impl<'a> Directory<'a> {
             .into_iter()
             .map(|col| col.name().to_string())
             .collect();
-        if !account.is_empty() && account != patient.account_number {
+        if !account.is_empty() && !zeros_restored && account != patient.account_number {
             columns.insert(0, "patient_account_number".to_string());
         }
-        if columns.is_empty() {
-            result(MatchOutcome::Matched, &patient.patient_id, vec![])
+        let outcome = if columns.is_empty() {
+            MatchOutcome::Matched
         } else {
-            result(MatchOutcome::Mismatched, &patient.patient_id, columns)
+            MatchOutcome::Mismatched
+        };
+        MatchResult {
+            zeros_restored,
+            ..result(outcome, &patient.patient_id, columns)
         }
     }
 }

@@ -3,7 +3,7 @@
 mod claims;
 mod patients;
 
-pub use claims::NewBalanceForward;
+pub use claims::{NewBalanceForward, PriorRecord};
 pub use patients::{DirectoryPatient, NewPatient};
 
 use sqlx::PgPool;

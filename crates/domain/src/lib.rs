@@ -5,15 +5,21 @@
 //! a database or a broker.
 
 pub mod date;
+pub mod delimiter;
+pub mod encoding;
 pub mod header;
 pub mod import;
 pub mod line_endings;
 pub mod matching;
 pub mod money;
+pub mod open;
+pub mod options;
+pub mod posting;
 pub mod problem;
 pub mod reader;
 pub mod row;
 pub mod template;
+pub mod xlsx;
 
 pub use problem::{Problem, ProblemCode};
 pub use row::{Row, RowStatus};

@@ -5,21 +5,46 @@
 
 use crate::template::Column;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 /// What the patient directory said about one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MatchOutcome {
-    Matched {
-        patient_id: String,
-    },
-    Mismatched {
-        patient_id: String,
-        columns: Vec<Column>,
-    },
+    Found(Found),
     NotFound,
-    Ambiguous {
-        count: usize,
-    },
+    Ambiguous { count: usize },
+}
+
+/// A directory patient was found for the row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Found {
+    pub patient_id: String,
+    /// Identifying columns that disagree with the directory.
+    pub mismatched: Vec<Column>,
+    /// Found only after restoring leading zeros Excel dropped.
+    pub zeros_restored: bool,
+    /// Balance Forward claims earlier imports already posted.
+    pub prior: Option<PriorBalanceForward>,
+}
+
+impl Found {
+    /// A clean match.
+    pub fn patient(patient_id: impl Into<String>) -> Found {
+        Found {
+            patient_id: patient_id.into(),
+            ..Found::default()
+        }
+    }
+}
+
+/// What earlier imports posted for the patient (active BF claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorBalanceForward {
+    pub patient_amount: Decimal,
+    pub insurance_amount: Decimal,
+    pub date_of_service: NaiveDate,
+    pub import_id: String,
+    pub claims: u32,
 }
 
 /// The identifying fields of a person, from the file or the directory.
@@ -56,6 +81,14 @@ pub fn mismatched_columns(file: Identity<'_>, directory: Identity<'_>) -> Vec<Co
         out.push(Column::DateOfBirth);
     }
     out
+}
+
+/// An account number with the leading zeros Excel drops removed: `000123`
+/// and `123` share the key `123`. An all-zero number has no key (""), so
+/// it never matches by key. The claims database indexes the same
+/// expression (`ltrim(account_number, '0')`).
+pub fn account_key(account: &str) -> &str {
+    account.trim().trim_start_matches('0')
 }
 
 #[cfg(test)]
@@ -99,5 +132,14 @@ mod tests {
             ),
             [Column::DateOfBirth]
         );
+    }
+
+    #[test]
+    fn account_keys_ignore_leading_zeros() {
+        assert_eq!(account_key("000123"), "123");
+        assert_eq!(account_key("123"), "123");
+        assert_eq!(account_key("A0012"), "A0012");
+        assert_eq!(account_key("000"), "");
+        assert_eq!(account_key(""), "");
     }
 }

@@ -17,6 +17,14 @@ pub enum ProblemCode {
     IdentityMismatch,
     DuplicatePatient,
     ZeroBalance,
+    DayFirstDate,
+    TwoDigitYear,
+    ImpossibleDate,
+    InvalidNpi,
+    BalanceAboveCeiling,
+    AgingMismatch,
+    AccountZerosRestored,
+    ExistingBalanceForward,
 }
 
 impl ProblemCode {
@@ -34,7 +42,29 @@ impl ProblemCode {
             ProblemCode::IdentityMismatch => "identity_mismatch",
             ProblemCode::DuplicatePatient => "duplicate_patient",
             ProblemCode::ZeroBalance => "zero_balance",
+            ProblemCode::DayFirstDate => "day_first_date",
+            ProblemCode::TwoDigitYear => "two_digit_year",
+            ProblemCode::ImpossibleDate => "impossible_date",
+            ProblemCode::InvalidNpi => "invalid_npi",
+            ProblemCode::BalanceAboveCeiling => "balance_above_ceiling",
+            ProblemCode::AgingMismatch => "aging_mismatch",
+            ProblemCode::AccountZerosRestored => "account_zeros_restored",
+            ProblemCode::ExistingBalanceForward => "existing_balance_forward",
         }
+    }
+
+    /// Whether the problem only asks a person to look (the row is
+    /// `flagged` and may be accepted) rather than making it `invalid`.
+    pub fn is_flag(self) -> bool {
+        matches!(
+            self,
+            ProblemCode::IdentityMismatch
+                | ProblemCode::DuplicatePatient
+                | ProblemCode::BalanceAboveCeiling
+                | ProblemCode::AgingMismatch
+                | ProblemCode::AccountZerosRestored
+                | ProblemCode::ExistingBalanceForward
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 
 use crate::header::{HeaderError, HeaderMap};
 use crate::line_endings::LineEndings;
+use crate::options::ParseOptions;
 use crate::template::Column;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,8 @@ pub struct RawRow {
     /// How many fields the row had, to compare with the header's width.
     pub field_count: usize,
     pub header_width: usize,
+    /// Every cell in file order, as read (for the error report).
+    pub fields: Vec<String>,
 }
 
 impl RawRow {
@@ -44,15 +47,28 @@ pub enum FileError {
     NotUtf8 { line: u64 },
     #[error("line {line} cannot be read as CSV: {reason}")]
     Malformed { line: u64, reason: String },
+    /// Not text in any accepted encoding, or mixing encodings.
+    #[error("{0}")]
+    Encoding(String),
     #[error("the file could not be read: {0}")]
     Io(String),
+}
+
+impl FileError {
+    /// Tells a bad file (its encoding) from a failed read (storage).
+    pub fn from_io(e: std::io::Error) -> FileError {
+        match crate::encoding::encoding_error(&e) {
+            Some(bad) => FileError::Encoding(bad.to_string()),
+            None => FileError::Io(e.kind().to_string()),
+        }
+    }
 }
 
 impl From<csv::Error> for FileError {
     fn from(e: csv::Error) -> Self {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
         match e.into_kind() {
-            csv::ErrorKind::Io(io) => FileError::Io(io.kind().to_string()),
+            csv::ErrorKind::Io(io) => FileError::from_io(io),
             csv::ErrorKind::Utf8 { .. } => FileError::NotUtf8 { line },
             // The csv crate's own messages name no cell values.
             other => FileError::Malformed {
@@ -143,20 +159,25 @@ pub struct ImportReader<S: RecordSource> {
 }
 
 impl<R: Read> ImportReader<CsvSource<R>> {
-    /// A comma-separated UTF-8 file.
+    /// A comma-separated UTF-8 file, read with default options.
     pub fn csv(input: R) -> Result<Self, FileError> {
-        ImportReader::new(CsvSource::new(input, b','))
+        ImportReader::new(CsvSource::new(input, b','), &ParseOptions::default())
     }
 }
 
 impl<S: RecordSource> ImportReader<S> {
     /// Reads and checks the header row.
-    pub fn new(mut source: S) -> Result<Self, FileError> {
+    pub fn new(mut source: S, options: &ParseOptions) -> Result<Self, FileError> {
         let header = loop {
             match source.next_record()? {
                 None => return Err(FileError::Empty),
                 Some(r) if is_blank(&r.cells) => continue,
-                Some(r) => break HeaderMap::detect(r.cells.iter().map(String::as_str))?,
+                Some(r) => {
+                    break HeaderMap::with_mapping(
+                        r.cells.iter().map(String::as_str),
+                        &options.mapping,
+                    )?
+                }
             }
         };
         Ok(ImportReader { source, header })
@@ -186,9 +207,9 @@ impl<S: RecordSource> ImportReader<S> {
     fn map(&self, line: u64, values: Vec<String>) -> RawRow {
         let field_count = values.len();
         let mut cells: [Option<String>; Column::ALL.len()] = Default::default();
-        for (value, column) in values.into_iter().zip(self.header.positions()) {
+        for (value, column) in values.iter().zip(self.header.positions()) {
             if let Some(column) = column {
-                cells[column.index()] = Some(value);
+                cells[column.index()] = Some(value.clone());
             }
         }
         for column in self.header.positions().iter().skip(field_count).flatten() {
@@ -200,6 +221,7 @@ impl<S: RecordSource> ImportReader<S> {
             cells,
             field_count,
             header_width: self.header.width(),
+            fields: values,
         }
     }
 }
@@ -289,10 +311,9 @@ mod tests {
             ImportReader::csv(&b"patient_account_number,last_name,first_name,date_of_birth\n"[..])
                 .err()
                 .unwrap();
-        assert_eq!(
-            err.to_string(),
-            "the header is missing required columns: patient_balance"
-        );
+        assert!(err
+            .to_string()
+            .starts_with("the header is missing required columns: patient_balance."));
     }
 
     #[test]

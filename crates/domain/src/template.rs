@@ -16,6 +16,14 @@ pub enum Column {
     InsuranceBalance,
     BalanceAsOf,
     Reference,
+    ProviderNpi,
+    Location,
+    OldestServiceDate,
+    Aged0To30,
+    Aged31To60,
+    Aged61To90,
+    Aged91To120,
+    AgedOver120,
 }
 
 /// Whether a file must carry a column.
@@ -41,7 +49,7 @@ pub struct ColumnSpec {
 
 impl Column {
     /// Every column, in template order.
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 17] = [
         Column::PatientAccountNumber,
         Column::PatientId,
         Column::LastName,
@@ -51,6 +59,23 @@ impl Column {
         Column::InsuranceBalance,
         Column::BalanceAsOf,
         Column::Reference,
+        Column::ProviderNpi,
+        Column::Location,
+        Column::OldestServiceDate,
+        Column::Aged0To30,
+        Column::Aged31To60,
+        Column::Aged61To90,
+        Column::Aged91To120,
+        Column::AgedOver120,
+    ];
+
+    /// The aging buckets, youngest first; they must add up to the balance.
+    pub const AGING: [Column; 5] = [
+        Column::Aged0To30,
+        Column::Aged31To60,
+        Column::Aged61To90,
+        Column::Aged91To120,
+        Column::AgedOver120,
     ];
 
     /// Position in [`Column::ALL`], for dense per-row storage.
@@ -135,6 +160,32 @@ impl Column {
                 "Old EHR acct 123",
                 "Free text, kept on the claim.",
             ),
+            Column::ProviderNpi => (
+                "provider_npi",
+                Optional,
+                "10-digit NPI",
+                "1234567893",
+                "The rendering provider's National Provider Identifier, kept on the claim.",
+            ),
+            Column::Location => (
+                "location",
+                Optional,
+                "text",
+                "Main St Office",
+                "The practice location the balance belongs to, kept on the claim.",
+            ),
+            Column::OldestServiceDate => (
+                "oldest_service_date",
+                Optional,
+                "date, like date_of_birth",
+                "2025-06-14",
+                "Date of the oldest unpaid service in the balance, so aging is not reset by the import.",
+            ),
+            Column::Aged0To30 => aging("aged_0_30"),
+            Column::Aged31To60 => aging("aged_31_60"),
+            Column::Aged61To90 => aging("aged_61_90"),
+            Column::Aged91To120 => aging("aged_91_120"),
+            Column::AgedOver120 => aging("aged_over_120"),
         };
         ColumnSpec {
             name,
@@ -145,6 +196,25 @@ impl Column {
             description,
         }
     }
+}
+
+/// The guide entry of an aging bucket.
+fn aging(
+    name: &'static str,
+) -> (
+    &'static str,
+    Requirement,
+    &'static str,
+    &'static str,
+    &'static str,
+) {
+    (
+        name,
+        Requirement::Optional,
+        "decimal, at most 2 places",
+        "0.00",
+        "Part of the balance by age; the aging buckets must add up to patient_balance + insurance_balance.",
+    )
 }
 
 /// The downloadable template: the header row, CRLF-terminated as Excel
@@ -168,7 +238,8 @@ mod tests {
         assert_eq!(
             template_csv(),
             "patient_account_number,patient_id,last_name,first_name,date_of_birth,\
-             patient_balance,insurance_balance,balance_as_of,reference\r\n"
+             patient_balance,insurance_balance,balance_as_of,reference,provider_npi,location,\
+             oldest_service_date,aged_0_30,aged_31_60,aged_61_90,aged_91_120,aged_over_120\r\n"
         );
     }
 

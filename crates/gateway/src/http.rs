@@ -4,8 +4,10 @@
 mod health;
 mod imports;
 mod patients;
+mod profiles;
 mod template;
 mod tenant;
+mod upload_options;
 pub mod views;
 
 use crate::state::AppState;
@@ -59,6 +61,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(imports::rows))
         .routes(routes!(imports::approve))
         .routes(routes!(imports::void))
+        .routes(routes!(imports::posting))
+        .routes(routes!(imports::errors_csv))
+        .routes(routes!(profiles::list))
+        .routes(routes!(profiles::put, profiles::delete))
         .routes(routes!(patients::load))
         .routes(routes!(patients::claims))
         .routes(routes!(tenant::get_settings, tenant::put_settings))

@@ -84,8 +84,18 @@ async fn apply(pool: &PgPool, event: &ImportEvent, import_id: Uuid) -> Result<()
     match &event.event {
         Some(Event::Started(started)) => {
             start(&mut tx, &mut record).await?;
-            let mapping = serde_json::json!(started.header_mapping);
-            imports::set_header_mapping(&mut tx, import_id, &mapping).await?;
+            let mapping: Vec<serde_json::Value> = started
+                .header_mapping
+                .iter()
+                .map(|h| serde_json::json!({"header": h.header, "column": h.column}))
+                .collect();
+            let read = imports::ReadAs {
+                header_mapping: &serde_json::Value::Array(mapping),
+                file_format: &started.format,
+                encoding: &started.encoding,
+                delimiter: &started.delimiter,
+            };
+            imports::set_read_as(&mut tx, import_id, &read).await?;
         }
         Some(Event::Batch(batch)) => {
             start(&mut tx, &mut record).await?;
@@ -151,6 +161,7 @@ async fn finish_if_complete(
         rows::flag(conn, id, &lines, &Problem::duplicate_patient(&as_u32)).await?;
     }
     let summary = rows::summary(conn, id).await?;
+    rows::file_totals(conn, id).await?;
     imports::set_summary(conn, id, &summary).await?;
     imports::transition(conn, record, ImportStatus::ReadyForReview, ACTOR, None).await?;
     record.status = ImportStatus::ReadyForReview.as_str().to_string();
@@ -188,6 +199,17 @@ fn new_row(r: &RowResult) -> NewRow {
         matched_patient_id: (!r.matched_patient_id.is_empty())
             .then(|| r.matched_patient_id.clone()),
         problems: serde_json::Value::Array(problems),
+        raw: serde_json::json!(r.raw),
+        normalized: serde_json::json!(r.normalized),
+        prior: r.prior.as_ref().map(|p| {
+            serde_json::json!({
+                "patient_amount": p.patient_amount,
+                "insurance_amount": p.insurance_amount,
+                "date_of_service": p.date_of_service,
+                "import_id": p.import_id,
+                "claims": p.claims,
+            })
+        }),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod imports;
 pub mod outbox;
+pub mod profiles;
 pub mod rows;
 pub mod tenants;
 

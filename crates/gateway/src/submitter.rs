@@ -7,6 +7,8 @@
 use crate::store::imports;
 use crate::store::rows::{self, RowRecord};
 use bf_domain::import::ImportStatus;
+use bf_domain::posting::{amounts_to_post, Decisions, ExistingPolicy};
+use bf_domain::Column;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::APPROVE;
 use bf_messaging::{consume, supervise, Broker, BrokerError, Disposition};
@@ -14,7 +16,9 @@ use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
 use bf_proto::imports::ApproveJob;
 use bf_proto::ClaimsClient;
 use prost::Message as _;
+use rust_decimal::Decimal;
 use sqlx::PgPool;
+use std::str::FromStr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -92,9 +96,15 @@ impl Submitter {
             return Ok(());
         }
         let date_of_service = record.date_of_service.ok_or(SubmitError::NoDateOfService)?;
+        let policy = record
+            .decisions
+            .as_ref()
+            .and_then(|d| serde_json::from_value::<Decisions>(d.clone()).ok())
+            .unwrap_or_default()
+            .existing_balance_forward;
         let mut cursor = record.approval_cursor;
         loop {
-            let batch = rows::valid_after(&self.pool, import_id, cursor, self.batch_size).await?;
+            let batch = rows::to_post_after(&self.pool, import_id, cursor, self.batch_size).await?;
             let Some(last) = batch.last().map(|r| r.line) else {
                 break;
             };
@@ -102,14 +112,21 @@ impl Submitter {
                 tenant_id: tenant.to_string(),
                 import_id: import_id.to_string(),
                 date_of_service: date_of_service.to_string(),
-                claims: batch.iter().filter_map(balance_forward).collect(),
+                claims: batch
+                    .iter()
+                    .filter_map(|r| balance_forward(r, policy))
+                    .collect(),
             };
-            let answer = self
-                .claims
-                .create_balance_forward_claims(request)
-                .await
-                .map_err(|s| SubmitError::Claims(s.code()))?;
-            imports::advance_approval(&self.pool, import_id, last, batch.len() as i32).await?;
+            let claims = request.claims.len() as i32;
+            let answer = if request.claims.is_empty() {
+                Default::default()
+            } else {
+                self.claims
+                    .create_balance_forward_claims(request)
+                    .await
+                    .map_err(|s| SubmitError::Claims(s.code()))?
+            };
+            imports::advance_approval(&self.pool, import_id, last, claims).await?;
             tracing::info!(%import_id, through_line = last, created = answer.created, existing = answer.existing, "claims batch");
             cursor = last;
         }
@@ -141,19 +158,51 @@ impl Submitter {
     }
 }
 
-/// The claim for a valid row; a valid row always has its matched patient.
-fn balance_forward(row: &RowRecord) -> Option<BalanceForward> {
-    let reference = row
-        .cells
-        .get("reference")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
+/// The claim a row posts under the policy for earlier BF claims, or
+/// `None` when it posts nothing. A postable row always has its patient.
+fn balance_forward(row: &RowRecord, policy: ExistingPolicy) -> Option<BalanceForward> {
+    let text = |column: Column| {
+        row.normalized
+            .get(column.name())
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    };
+    let amount = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str())
+            .and_then(|s| Decimal::from_str(s).ok())
+            .unwrap_or_default()
+    };
+    let prior = row.prior.as_ref().map(|p| {
+        (
+            amount(p.get("patient_amount")),
+            amount(p.get("insurance_amount")),
+        )
+    });
+    let (patient, insurance) = amounts_to_post(
+        row.patient_balance.unwrap_or_default(),
+        row.insurance_balance.unwrap_or_default(),
+        prior,
+        policy,
+    )?;
+    let aging: Vec<String> = Column::AGING.iter().map(|c| text(*c).to_string()).collect();
+    let has_aging = aging.iter().any(|a| !a.is_empty());
     Some(BalanceForward {
         line: u32::try_from(row.line).ok()?,
         patient_id: row.matched_patient_id.clone()?,
-        patient_balance: row.patient_balance.unwrap_or_default().to_string(),
-        insurance_balance: row.insurance_balance.unwrap_or_default().to_string(),
-        reference,
+        patient_balance: patient.to_string(),
+        insurance_balance: insurance.to_string(),
+        reference: text(Column::Reference).to_string(),
+        provider_npi: text(Column::ProviderNpi).to_string(),
+        location: text(Column::Location).to_string(),
+        oldest_service_date: text(Column::OldestServiceDate).to_string(),
+        balance_as_of: text(Column::BalanceAsOf).to_string(),
+        aging: if has_aging {
+            aging
+                .into_iter()
+                .map(|a| if a.is_empty() { "0".into() } else { a })
+                .collect()
+        } else {
+            vec![]
+        },
     })
 }

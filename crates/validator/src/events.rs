@@ -44,14 +44,30 @@ pub fn row_result(row: &Row) -> RowResult {
                 .map(|v| (c.name().to_string(), v.clone()))
         })
         .collect();
-    let amount = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
+    let amount = |c: Column| row.amount(c).map(|d| d.to_string()).unwrap_or_default();
     RowResult {
         line: row.line(),
         status: status as i32,
         values,
-        patient_balance: amount(row.patient_balance),
-        insurance_balance: amount(row.insurance_balance),
+        patient_balance: amount(Column::PatientBalance),
+        insurance_balance: amount(Column::InsuranceBalance),
         matched_patient_id: row.matched_patient_id.clone().unwrap_or_default(),
+        raw: row.raw.fields.clone(),
+        normalized: row
+            .normalized()
+            .into_iter()
+            .map(|(c, v)| (c.name().to_string(), v))
+            .collect(),
+        prior: row
+            .prior
+            .as_ref()
+            .map(|p| bf_proto::claims::PriorBalanceForward {
+                patient_amount: p.patient_amount.to_string(),
+                insurance_amount: p.insurance_amount.to_string(),
+                date_of_service: p.date_of_service.to_string(),
+                import_id: p.import_id.clone(),
+                claims: p.claims,
+            }),
         problems: row
             .problems
             .iter()

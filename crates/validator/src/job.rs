@@ -9,7 +9,8 @@ use crate::source::{self, Chunk};
 use bf_messaging::consumer::Message;
 use bf_messaging::{BrokerError, Disposition, Publisher};
 use bf_proto::imports::{
-    import_event::Event, ParseCompleted, ParseFailed, ParseJob, ParseStarted, RowBatch,
+    import_event::Event, HeaderColumn, ParseCompleted, ParseFailed, ParseJob, ParseStarted,
+    RowBatch,
 };
 use bf_proto::ClaimsClient;
 use object_store::ObjectStore;
@@ -34,6 +35,8 @@ pub enum JobError {
     Matching(tonic::Code),
     #[error("file unreadable: {0}")]
     Unreadable(String),
+    #[error("the job's parse options are not valid JSON")]
+    BadOptions,
 }
 
 impl Parser {
@@ -64,22 +67,42 @@ impl Parser {
     }
 
     async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<u32, JobError> {
-        let mut chunks =
-            source::open(Arc::clone(&self.objects), &job.object_key, self.batch_size).await;
+        let options = if job.options_json.is_empty() {
+            bf_domain::options::ParseOptions::default()
+        } else {
+            serde_json::from_str(&job.options_json).map_err(|_| JobError::BadOptions)?
+        };
+        let mut chunks = source::open(
+            Arc::clone(&self.objects),
+            &job.object_key,
+            self.batch_size,
+            options,
+        )
+        .await;
         let mut seq: u32 = 0;
         let mut rows: u32 = 0;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
-                Chunk::Header(header_mapping) => {
-                    events
-                        .send(Event::Started(ParseStarted { header_mapping }), "started")
-                        .await?;
+                Chunk::Header { mapping, detected } => {
+                    let started = ParseStarted {
+                        header_mapping: mapping
+                            .into_iter()
+                            .map(|(header, column)| HeaderColumn {
+                                header,
+                                column: column.map(|c| c.name().to_string()).unwrap_or_default(),
+                            })
+                            .collect(),
+                        encoding: detected.encoding.unwrap_or_default().to_string(),
+                        delimiter: detected.delimiter.map(String::from).unwrap_or_default(),
+                        format: detected.format.to_string(),
+                    };
+                    events.send(Event::Started(started), "started").await?;
                 }
                 Chunk::Rows {
                     rows: mut batch,
                     bytes_read,
                 } => {
-                    match_rows(&self.claims, &job.tenant_id, &mut batch)
+                    match_rows(&self.claims, &job.tenant_id, &job.import_id, &mut batch)
                         .await
                         .map_err(|s| JobError::Matching(s.code()))?;
                     rows += batch.len() as u32;

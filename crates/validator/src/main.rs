@@ -6,6 +6,7 @@ mod events;
 mod job;
 mod matcher;
 mod source;
+mod workbook;
 
 use bf_messaging::topology::PARSE;
 use bf_messaging::{consume, supervise, Broker, BrokerError, Publisher};

@@ -1,15 +1,18 @@
 //! Asks the claims service who each row is, one call per batch.
 
-use bf_domain::matching::MatchOutcome;
+use bf_domain::matching::{Found, MatchOutcome, PriorBalanceForward};
 use bf_domain::{Column, Row};
 use bf_proto::claims::{MatchCandidate, MatchOutcome as Wire, MatchPatientsRequest};
 use bf_proto::ClaimsClient;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::str::FromStr;
 
 /// Matches the rows that need it, in place.
 pub async fn match_rows(
     claims: &ClaimsClient,
     tenant: &str,
+    import_id: &str,
     rows: &mut [Row],
 ) -> Result<(), tonic::Status> {
     let candidates: Vec<MatchCandidate> = rows
@@ -21,7 +24,10 @@ pub async fn match_rows(
             patient_account_number: r.raw.cell(Column::PatientAccountNumber).to_string(),
             last_name: r.raw.cell(Column::LastName).to_string(),
             first_name: r.raw.cell(Column::FirstName).to_string(),
-            date_of_birth: r.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            date_of_birth: r
+                .date(Column::DateOfBirth)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         })
         .collect();
     if candidates.is_empty() {
@@ -31,6 +37,7 @@ pub async fn match_rows(
         .match_patients(MatchPatientsRequest {
             tenant_id: tenant.to_string(),
             candidates,
+            import_id: import_id.to_string(),
         })
         .await?;
     let mut by_line: HashMap<u64, MatchOutcome> = answer
@@ -49,20 +56,29 @@ pub async fn match_rows(
 
 fn outcome(r: bf_proto::claims::MatchResult) -> MatchOutcome {
     match r.outcome() {
-        Wire::Matched => MatchOutcome::Matched {
-            patient_id: r.patient_id,
-        },
-        Wire::Mismatched => MatchOutcome::Mismatched {
-            patient_id: r.patient_id,
-            columns: r
+        Wire::Matched | Wire::Mismatched => MatchOutcome::Found(Found {
+            mismatched: r
                 .mismatched_columns
                 .iter()
                 .filter_map(|c| Column::from_name(c))
                 .collect(),
-        },
+            zeros_restored: r.zeros_restored,
+            prior: r.prior.as_ref().and_then(prior),
+            patient_id: r.patient_id,
+        }),
         Wire::Ambiguous => MatchOutcome::Ambiguous {
             count: r.ambiguous_count as usize,
         },
         Wire::NotFound | Wire::Unspecified => MatchOutcome::NotFound,
     }
+}
+
+fn prior(p: &bf_proto::claims::PriorBalanceForward) -> Option<PriorBalanceForward> {
+    Some(PriorBalanceForward {
+        patient_amount: Decimal::from_str(&p.patient_amount).ok()?,
+        insurance_amount: Decimal::from_str(&p.insurance_amount).ok()?,
+        date_of_service: bf_domain::date::parse_iso(&p.date_of_service).ok()?,
+        import_id: p.import_id.clone(),
+        claims: p.claims,
+    })
 }

@@ -1,22 +1,27 @@
 //! Reads an uploaded file from the object store as a stream of judged row
-//! batches. Parsing is synchronous (the csv crate), so it runs on a
-//! blocking thread; a bounded channel keeps memory flat whatever the
-//! file's size.
+//! batches. Parsing is synchronous, so it runs on a blocking thread; a
+//! bounded channel keeps memory flat whatever the file's size.
 
-use bf_domain::reader::{FileError, ImportReader};
-use bf_domain::Row;
-use futures::TryStreamExt;
+use bf_domain::open::{open_text, Detected};
+use bf_domain::options::ParseOptions;
+use bf_domain::reader::{FileError, ImportReader, RecordSource};
+use bf_domain::{Column, Row};
+use bytes::Bytes;
+use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::ObjectStore;
-use std::io::Read;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 /// What the reading thread sends, in file order.
 pub enum Chunk {
-    /// The template column at each header position ("" = ignored).
-    Header(Vec<String>),
+    /// Each header as written with the template column it was read as, and
+    /// how the file was read.
+    Header {
+        mapping: Vec<(String, Option<Column>)>,
+        detected: Detected,
+    },
     /// Judged rows (before matching), and bytes of the file read so far.
     Rows { rows: Vec<Row>, bytes_read: u64 },
     /// The file cannot be imported; the reason is for the user.
@@ -30,53 +35,71 @@ pub async fn open(
     objects: Arc<dyn ObjectStore>,
     key: &str,
     batch_size: usize,
+    options: ParseOptions,
 ) -> mpsc::Receiver<Chunk> {
     let (tx, rx) = mpsc::channel(2);
-    let path = Path::from(key);
-    match objects.get(&path).await {
-        Ok(found) => {
-            let stream = found.into_stream().map_err(std::io::Error::other);
-            let reader = SyncIoBridge::new(StreamReader::new(stream));
-            tokio::task::spawn_blocking(move || read(reader, batch_size, tx));
-        }
+    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+    let found = match objects.get(&path).await {
+        Ok(found) => found,
         Err(object_store::Error::NotFound { .. }) => {
-            let _ = tx
-                .send(Chunk::Invalid(
-                    "The uploaded file is missing from storage; upload it again.".into(),
-                ))
-                .await;
+            let reason = "The uploaded file is missing from storage; upload it again.";
+            let _ = tx.send(Chunk::Invalid(reason.into())).await;
+            return rx;
         }
         Err(_) => {
             let _ = tx
                 .send(Chunk::Unreadable("object store unavailable".into()))
                 .await;
+            return rx;
         }
+    };
+    let mut body = found.into_stream().map_err(std::io::Error::other);
+    let first: Bytes = match body.next().await {
+        Some(Ok(b)) => b,
+        Some(Err(_)) => {
+            let _ = tx
+                .send(Chunk::Unreadable("object store read failed".into()))
+                .await;
+            return rx;
+        }
+        None => Bytes::new(),
+    };
+    if crate::workbook::is_workbook(&first) {
+        crate::workbook::read(first, body, batch_size, options, tx).await;
+        return rx;
     }
+    let whole = stream::iter([Ok(first)]).chain(body);
+    let input = SyncIoBridge::new(StreamReader::new(whole));
+    tokio::task::spawn_blocking(move || match open_text(input, &options) {
+        Ok((reader, detected)) => read_rows(reader, detected, batch_size, &options, &tx),
+        Err(e) => {
+            let _ = tx.blocking_send(failure(e));
+        }
+    });
     rx
 }
 
-fn read<R: Read>(input: R, batch_size: usize, tx: mpsc::Sender<Chunk>) {
-    let mut reader = match ImportReader::csv(input) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tx.blocking_send(failure(e));
-            return;
-        }
-    };
-    let mapping = reader
-        .header()
-        .positions()
-        .iter()
-        .map(|c| c.map(|c| c.name().to_string()).unwrap_or_default())
-        .collect();
-    if tx.blocking_send(Chunk::Header(mapping)).is_err() {
+/// Sends the header, then judged rows in batches, then stops (the end of
+/// the channel is the end of the file).
+pub fn read_rows<S: RecordSource>(
+    mut reader: ImportReader<S>,
+    detected: Detected,
+    batch_size: usize,
+    options: &ParseOptions,
+    tx: &mpsc::Sender<Chunk>,
+) {
+    let mapping = reader.header().used();
+    if tx
+        .blocking_send(Chunk::Header { mapping, detected })
+        .is_err()
+    {
         return;
     }
     let mut rows = Vec::with_capacity(batch_size);
     loop {
         match reader.next_row() {
             Ok(Some(raw)) => {
-                rows.push(Row::validate(raw));
+                rows.push(Row::validate(raw, options));
                 if rows.len() >= batch_size {
                     let full = std::mem::replace(&mut rows, Vec::with_capacity(batch_size));
                     let chunk = Chunk::Rows {
@@ -103,7 +126,8 @@ fn read<R: Read>(input: R, batch_size: usize, tx: mpsc::Sender<Chunk>) {
     }
 }
 
-fn failure(e: FileError) -> Chunk {
+/// A whole-file failure as the user will read it.
+pub fn failure(e: FileError) -> Chunk {
     match e {
         FileError::Io(kind) => Chunk::Unreadable(kind),
         other => Chunk::Invalid(sentence(&other.to_string())),
@@ -111,7 +135,7 @@ fn failure(e: FileError) -> Chunk {
 }
 
 /// "the file is empty" → "The file is empty."
-fn sentence(s: &str) -> String {
+pub fn sentence(s: &str) -> String {
     let mut chars = s.chars();
     let mut out: String = chars
         .next()

@@ -13,6 +13,23 @@ pub struct NewBalanceForward {
     pub patient_balance: Decimal,
     pub insurance_balance: Decimal,
     pub reference: String,
+    pub provider_npi: String,
+    pub location: String,
+    pub oldest_service_date: Option<NaiveDate>,
+    pub balance_as_of: Option<NaiveDate>,
+    /// The five aging buckets, or none.
+    pub aging: Option<[Decimal; 5]>,
+}
+
+/// A patient's active BF claims from other imports, summed.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PriorRecord {
+    pub patient_id: String,
+    pub patient_amount: Decimal,
+    pub insurance_amount: Decimal,
+    pub date_of_service: NaiveDate,
+    pub import_id: Option<Uuid>,
+    pub claims: i64,
 }
 
 /// One claim line with its claim, as the history shows it.
@@ -30,9 +47,41 @@ pub struct ClaimRecord {
     pub service_code: String,
     pub charge: Decimal,
     pub responsibility: String,
+    pub provider_npi: Option<String>,
+    pub location: Option<String>,
+    pub oldest_service_date: Option<NaiveDate>,
+    pub balance_as_of: Option<NaiveDate>,
+    pub aging: Option<Vec<Decimal>>,
 }
 
 impl Store {
+    /// Active BF claims of these patients from imports other than
+    /// `except`: what a new import of the same balances would double.
+    pub async fn prior_balance_forwards(
+        &self,
+        tenant: &str,
+        patient_ids: &[&str],
+        except: Option<Uuid>,
+    ) -> Result<Vec<PriorRecord>, ClaimsError> {
+        Ok(sqlx::query_as(
+            "SELECT c.patient_id,
+                    COALESCE(sum(l.charge) FILTER (WHERE l.responsibility = 'patient'), 0) AS patient_amount,
+                    COALESCE(sum(l.charge) FILTER (WHERE l.responsibility = 'insurance'), 0) AS insurance_amount,
+                    max(c.date_of_service) AS date_of_service,
+                    (array_agg(c.import_id ORDER BY c.created_at DESC))[1] AS import_id,
+                    count(DISTINCT c.claim_id) AS claims
+               FROM claims c JOIN claim_lines l ON l.claim_id = c.claim_id
+              WHERE c.tenant_id = $1 AND c.patient_id = ANY($2) AND c.kind = 'balance_forward'
+                AND c.status = 'active' AND c.import_id IS DISTINCT FROM $3
+              GROUP BY c.patient_id",
+        )
+        .bind(tenant)
+        .bind(patient_ids)
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Creates the BF claims of one batch in one statement. A line that
     /// already has its claim is left alone, so a retried or redelivered
     /// batch creates nothing new. Returns how many were created.
@@ -48,15 +97,33 @@ impl Store {
         let patient_amounts: Vec<Decimal> = claims.iter().map(|c| c.patient_balance).collect();
         let insurance_amounts: Vec<Decimal> = claims.iter().map(|c| c.insurance_balance).collect();
         let references: Vec<&str> = claims.iter().map(|c| c.reference.as_str()).collect();
+        let npis: Vec<&str> = claims.iter().map(|c| c.provider_npi.as_str()).collect();
+        let locations: Vec<&str> = claims.iter().map(|c| c.location.as_str()).collect();
+        let oldest: Vec<Option<NaiveDate>> = claims.iter().map(|c| c.oldest_service_date).collect();
+        let as_of: Vec<Option<NaiveDate>> = claims.iter().map(|c| c.balance_as_of).collect();
+        // One text per claim ("{1,2,3,4,5}" or NULL): SQL has no arrays of arrays of unequal presence.
+        let aging: Vec<Option<String>> = claims
+            .iter()
+            .map(|c| {
+                c.aging.map(|a| {
+                    let parts: Vec<String> = a.iter().map(Decimal::to_string).collect();
+                    format!("{{{}}}", parts.join(","))
+                })
+            })
+            .collect();
         let created: i64 = sqlx::query_scalar(
             "WITH input AS (
-                 SELECT * FROM UNNEST($4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::text[])
-                     AS t(line, patient_id, patient_amount, insurance_amount, reference)
+                 SELECT * FROM UNNEST($4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::text[],
+                                      $9::text[], $10::text[], $11::date[], $12::date[], $13::text[])
+                     AS t(line, patient_id, patient_amount, insurance_amount, reference,
+                          provider_npi, location, oldest_service_date, balance_as_of, aging)
              ), created AS (
                  INSERT INTO claims (claim_id, tenant_id, patient_id, kind, date_of_service,
-                                     import_id, import_line, reference)
+                                     import_id, import_line, reference, provider_npi, location,
+                                     oldest_service_date, balance_as_of, aging)
                  SELECT gen_random_uuid(), $1, patient_id, 'balance_forward', $3, $2, line,
-                        NULLIF(reference, '')
+                        NULLIF(reference, ''), NULLIF(provider_npi, ''), NULLIF(location, ''),
+                        oldest_service_date, balance_as_of, aging::numeric(14,2)[]
                    FROM input
                  ON CONFLICT (tenant_id, import_id, import_line) DO NOTHING
                  RETURNING claim_id, import_line
@@ -85,6 +152,11 @@ impl Store {
         .bind(&patient_amounts)
         .bind(&insurance_amounts)
         .bind(&references)
+        .bind(&npis)
+        .bind(&locations)
+        .bind(&oldest)
+        .bind(&as_of)
+        .bind(&aging)
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(created).unwrap_or(0))
@@ -98,7 +170,8 @@ impl Store {
     ) -> Result<Vec<ClaimRecord>, ClaimsError> {
         Ok(sqlx::query_as(
             "SELECT c.claim_id, c.kind, c.status, c.date_of_service, c.import_id, c.import_line,
-                    c.reference, c.created_at, l.line_number, l.service_code, l.charge, l.responsibility
+                    c.reference, c.created_at, l.line_number, l.service_code, l.charge, l.responsibility,
+                    c.provider_npi, c.location, c.oldest_service_date, c.balance_as_of, c.aging
                FROM claims c
                JOIN claim_lines l ON l.claim_id = c.claim_id
               WHERE c.tenant_id = $1 AND c.patient_id = $2

@@ -57,22 +57,27 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Patients whose id or account number is among those given.
+    /// Patients whose id, account number, or account number without
+    /// leading zeros is among those given.
     pub async fn find_patients(
         &self,
         tenant: &str,
         patient_ids: &[&str],
         account_numbers: &[&str],
+        account_keys: &[&str],
     ) -> Result<Vec<DirectoryPatient>, ClaimsError> {
         Ok(sqlx::query_as(
             "SELECT patient_id, account_number, last_name, first_name, date_of_birth
                FROM patients
               WHERE tenant_id = $1
-                AND (patient_id = ANY($2) OR (account_number <> '' AND account_number = ANY($3)))",
+                AND (patient_id = ANY($2)
+                     OR (account_number <> '' AND account_number = ANY($3))
+                     OR (ltrim(account_number, '0') <> '' AND ltrim(account_number, '0') = ANY($4)))",
         )
         .bind(tenant)
         .bind(patient_ids)
         .bind(account_numbers)
+        .bind(account_keys)
         .fetch_all(&self.pool)
         .await?)
     }

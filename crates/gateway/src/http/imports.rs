@@ -1,6 +1,7 @@
 //! Import endpoints: upload, review, approve (Save), void.
 
-use super::views::{Accepted, ImportList, ImportView, RowPage, RowView};
+use super::upload_options::UploadOptions;
+use super::views::{Accepted, ImportList, ImportView, Posting, PostingTotals, RowPage, RowView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -14,6 +15,7 @@ use bf_auth::{ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE};
 use bf_domain::import::{
     approve_decision, void_decision, ApproveDecision, ImportStatus, VoidDecision,
 };
+use bf_domain::posting::{AcceptFlagged, AcceptWord, Decisions, ExistingPolicy};
 use bf_domain::RowStatus;
 use bf_messaging::topology;
 use bf_proto::claims::VoidImportClaimsRequest;
@@ -22,12 +24,13 @@ use prost::Message;
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// Upload a patient-balance file (CSV body, or multipart field `file`).
-/// The file is stored and a parse job queued; poll the import for progress.
+/// Upload a patient-balance file (CSV, TSV or xlsx body, or multipart
+/// field `file` with the options as other fields). The file is stored and a
+/// parse job queued; poll the import for progress.
 #[utoipa::path(
     post, path = "/v1/imports/patient-balances", tag = "imports",
-    request_body(content_type = "text/csv", description = "The file; or multipart/form-data with field `file`"),
-    params(("X-File-Name" = Option<String>, Header, description = "The file's name, for the import list")),
+    request_body(content_type = "text/csv", description = "The file; or multipart/form-data with field `file` and the options as fields"),
+    params(("X-File-Name" = Option<String>, Header, description = "The file's name, for the import list"), UploadOptions),
     responses(
         (status = 202, body = Accepted, description = "Queued; Location names the import"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -39,6 +42,7 @@ pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
+    Query(query): Query<UploadOptions>,
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(ROLE_IMPORTS_WRITE)?;
@@ -49,36 +53,51 @@ pub async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (stored, file_name) = if is_multipart {
+    let (stored, file_name, asked) = if is_multipart {
         upload_multipart(&state, &key, request, max).await?
     } else {
         let name = headers
             .get("x-file-name")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // Refuse bad options before storing anything.
+        query.expected_totals()?;
+        query
+            .resolve(&state.pool, caller.tenant(), caller.user())
+            .await?;
         let body = request.into_body().into_data_stream();
-        (
-            storage::store(state.objects.as_ref(), &key, body, max).await?,
-            name,
-        )
+        let stored = storage::store(state.objects.as_ref(), &key, body, max).await?;
+        (stored, name, query)
     };
-    let file_name = clean_file_name(file_name.as_deref());
-    let job = ParseJob {
-        tenant_id: caller.tenant().to_string(),
-        import_id: import_id.to_string(),
-        object_key: stored.key.clone(),
-        size_bytes: stored.size_bytes,
-    };
-    let new = imports::NewImport {
-        import_id,
-        tenant_id: caller.tenant(),
-        file_name: &file_name,
-        object_key: &stored.key,
-        size_bytes: i64::try_from(stored.size_bytes).unwrap_or(i64::MAX),
-        sha256: &stored.sha256,
-        uploaded_by: caller.user(),
-    };
-    if let Err(e) = record_upload(&state, &new, &job).await {
+    let recorded = async {
+        let options = asked
+            .resolve(&state.pool, caller.tenant(), caller.user())
+            .await?;
+        let expected = asked.expected_totals()?;
+        let options_json = serde_json::to_value(&options).unwrap_or_default();
+        let job = ParseJob {
+            tenant_id: caller.tenant().to_string(),
+            import_id: import_id.to_string(),
+            object_key: stored.key.clone(),
+            size_bytes: stored.size_bytes,
+            options_json: options_json.to_string(),
+        };
+        let file_name = clean_file_name(file_name.as_deref());
+        let new = imports::NewImport {
+            import_id,
+            tenant_id: caller.tenant(),
+            file_name: &file_name,
+            object_key: &stored.key,
+            size_bytes: i64::try_from(stored.size_bytes).unwrap_or(i64::MAX),
+            sha256: &stored.sha256,
+            uploaded_by: caller.user(),
+            options: &options_json,
+            expected_totals: expected.as_ref(),
+        };
+        record_upload(&state, &new, &job).await
+    }
+    .await;
+    if let Err(e) = recorded {
         // Nothing half-written: the stored file goes with the failed record.
         let _ = state.objects.delete(&key).await;
         return Err(e);
@@ -122,24 +141,29 @@ async fn upload_multipart(
     key: &object_store::path::Path,
     request: Request,
     max: u64,
-) -> Result<(storage::StoredFile, Option<String>), ApiError> {
+) -> Result<(storage::StoredFile, Option<String>, UploadOptions), ApiError> {
     let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
         ApiError::BadRequest(format!("the form could not be read: {}", e.body_text()))
     })?;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| ApiError::BadRequest("the form could not be read".into()))?
-    {
-        if field.name() == Some("file") {
-            let name = field.file_name().map(str::to_string);
-            let stored = storage::store(state.objects.as_ref(), key, field, max).await?;
-            return Ok((stored, name));
+    let unreadable = || ApiError::BadRequest("the form could not be read".into());
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" && file.is_none() {
+            let file_name = field.file_name().map(str::to_string);
+            file = Some((
+                storage::store(state.objects.as_ref(), key, field, max).await?,
+                file_name,
+            ));
+        } else if fields.len() < 32 {
+            let text = field.text().await.map_err(|_| unreadable())?;
+            fields.insert(name, text);
         }
     }
-    Err(ApiError::BadRequest(
-        "the form has no field named 'file'".into(),
-    ))
+    let (stored, file_name) =
+        file.ok_or_else(|| ApiError::BadRequest("the form has no field named 'file'".into()))?;
+    Ok((stored, file_name, UploadOptions::from_fields(fields)))
 }
 
 /// A display name: the last path segment, printable, at most 255 chars.
@@ -246,10 +270,13 @@ pub async fn rows(
     }))
 }
 
-/// Save: create one BF claim per valid row. Approving again changes nothing.
+/// Save: create one BF claim per valid row, per accepted flagged row, and
+/// for patients with an earlier BF claim as the policy says. Approving
+/// again changes nothing.
 #[utoipa::path(
     post, path = "/v1/imports/{id}/approve", tag = "imports",
     params(("id" = Uuid, Path, description = "Import id")),
+    request_body(content = Option<DecisionsBody>, description = "accept_flagged: \"all\" | \"none\" | [lines]; existing_balance_forward: skip | post_difference | post_full"),
     responses(
         (status = 202, body = ImportView, description = "Approval queued (or already under way)"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)
@@ -260,8 +287,10 @@ pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
+    body: Option<Json<Decisions>>,
 ) -> Result<(StatusCode, Json<ImportView>), ApiError> {
     caller.require(ROLE_IMPORTS_APPROVE)?;
+    let decisions = body.map(|Json(d)| d).unwrap_or_default();
     let time_zone = tenants::time_zone(&state.pool, caller.tenant()).await?;
     let mut tx = state.pool.begin().await?;
     let record = imports::lock(&mut tx, caller.tenant(), id)
@@ -281,6 +310,7 @@ pub async fn approve(
                     .ok_or_else(|| ApiError::Internal("tenant time zone is invalid".into()))?;
                 let date_of_service = bf_domain::date::local_date(chrono::Utc::now(), tz);
                 imports::set_approval(&mut tx, id, caller.user(), date_of_service).await?;
+                apply_decisions(&mut tx, id, &decisions).await?;
             } else {
                 imports::clear_failure(&mut tx, id).await?;
             }
@@ -370,4 +400,199 @@ pub async fn void(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(record.into()))
+}
+
+/// The decisions at Save, as the OpenAPI document shows them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DecisionsBody {
+    /// "all", "none", or a list of flagged lines.
+    #[schema(value_type = Object)]
+    accept_flagged: serde_json::Value,
+    /// skip | post_difference | post_full
+    existing_balance_forward: String,
+}
+
+/// Marks the accepted flagged rows and records the decisions; a named
+/// line that is not flagged is refused.
+async fn apply_decisions(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    decisions: &Decisions,
+) -> Result<(), ApiError> {
+    let lines: Vec<i32> = decisions
+        .accept_flagged
+        .lines()
+        .iter()
+        .filter_map(|l| i32::try_from(*l).ok())
+        .collect();
+    let unknown = rows::accept(conn, id, decisions.accept_flagged.all(), &lines).await?;
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(i32::to_string).collect();
+        return Err(ApiError::BadRequest(format!(
+            "these lines are not flagged rows of this import: {}",
+            list.join(", ")
+        )));
+    }
+    let recorded = serde_json::to_value(decisions).unwrap_or_default();
+    imports::set_decisions(conn, id, &recorded).await?;
+    Ok(())
+}
+
+/// The decisions a posting preview asks about.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PostingQuery {
+    /// all | none | a comma-separated list of flagged lines.
+    pub accept_flagged: Option<String>,
+    /// skip | post_difference | post_full
+    pub existing_balance_forward: Option<String>,
+}
+
+/// What Save would post, before and after the decisions given: the
+/// confirmation's "N claims totaling $X".
+#[utoipa::path(
+    get, path = "/v1/imports/{id}/posting", tag = "imports",
+    params(("id" = Uuid, Path, description = "Import id"), PostingQuery),
+    responses((status = 200, body = Posting), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn posting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(q): Query<PostingQuery>,
+) -> Result<Json<Posting>, ApiError> {
+    let accept = match q.accept_flagged.as_deref().map(str::trim) {
+        None | Some("") | Some("none") => AcceptFlagged::Word(AcceptWord::None),
+        Some("all") => AcceptFlagged::Word(AcceptWord::All),
+        Some(list) => AcceptFlagged::Lines(
+            list.split(',')
+                .map(|l| l.trim().parse::<u32>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    ApiError::BadRequest(
+                        "accept_flagged must be all, none or a list of line numbers".into(),
+                    )
+                })?,
+        ),
+    };
+    let policy: ExistingPolicy = match q.existing_balance_forward.as_deref() {
+        None | Some("") => ExistingPolicy::Skip,
+        Some(p) => serde_json::from_value(serde_json::json!(p)).map_err(|_| {
+            ApiError::BadRequest(
+                "existing_balance_forward must be skip, post_difference or post_full".into(),
+            )
+        })?,
+    };
+    let mut tx = state.pool.begin().await?;
+    imports::lock(&mut tx, caller.tenant(), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let totals =
+        |(claims, p, i): (i64, rust_decimal::Decimal, rust_decimal::Decimal)| PostingTotals {
+            claims,
+            patient_balance: bf_domain::money::normalize(p).to_string(),
+            insurance_balance: bf_domain::money::normalize(i).to_string(),
+        };
+    // Work out both answers inside a transaction that is rolled back: a
+    // preview changes nothing.
+    rows::accept(&mut tx, id, false, &[]).await?;
+    let before = totals(rows::posting(&mut tx, id, ExistingPolicy::Skip.as_str()).await?);
+    let decisions = Decisions {
+        accept_flagged: accept,
+        existing_balance_forward: policy,
+    };
+    apply_decisions(&mut tx, id, &decisions).await?;
+    let after = totals(rows::posting(&mut tx, id, policy.as_str()).await?);
+    tx.rollback().await?;
+    Ok(Json(Posting { before, after }))
+}
+
+/// Every invalid and flagged row as it was in the file, one line per
+/// problem, for the user to fix and upload again. Cells that a
+/// spreadsheet would run as a formula are neutralised.
+#[utoipa::path(
+    get, path = "/v1/imports/{id}/errors.csv", tag = "imports",
+    params(("id" = Uuid, Path, description = "Import id")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn errors_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let record = imports::get(&state.pool, caller.tenant(), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let headers: Vec<String> = record
+        .header_mapping
+        .as_ref()
+        .and_then(|m| m.as_array())
+        .map(|cols| {
+            cols.iter()
+                .map(|c| c["header"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut title = vec![
+        "line",
+        "status",
+        "problem_column",
+        "problem_code",
+        "problem_message",
+    ];
+    title.extend(headers.iter().map(String::as_str));
+    let neutral: Vec<String> = title.iter().map(|t| report_cell(t)).collect();
+    out.write_record(&neutral)
+        .map_err(|_| ApiError::Internal("error report".into()))?;
+    for status in [RowStatus::Invalid, RowStatus::Flagged] {
+        let mut after = 0;
+        loop {
+            let page =
+                rows::page(&state.pool, caller.tenant(), id, Some(status), after, 1000).await?;
+            let Some(last) = page.last().map(|r| r.line) else {
+                break;
+            };
+            for row in &page {
+                let problems: Vec<super::views::ProblemView> =
+                    serde_json::from_value(row.problems.clone()).unwrap_or_default();
+                let raw: Vec<String> = serde_json::from_value(row.raw.clone()).unwrap_or_default();
+                for p in &problems {
+                    let mut cells = vec![
+                        row.line.to_string(),
+                        row.status.clone(),
+                        p.column.clone(),
+                        p.code.clone(),
+                        p.message.clone(),
+                    ];
+                    cells.extend(raw.iter().cloned());
+                    let cells: Vec<String> = cells.iter().map(|c| report_cell(c)).collect();
+                    out.write_record(&cells)
+                        .map_err(|_| ApiError::Internal("error report".into()))?;
+                }
+            }
+            after = last;
+        }
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|_| ApiError::Internal("error report".into()))?;
+    let file = format!("attachment; filename=\"{}-errors.csv\"", id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        bytes,
+    ))
+}
+
+/// A cell that Excel would run as a formula gets a leading apostrophe.
+pub fn report_cell(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
 }

@@ -19,9 +19,11 @@ pub async fn get_settings(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<TenantSettings>, ApiError> {
+    let settings = tenants::settings(&state.pool, caller.tenant()).await?;
     Ok(Json(TenantSettings {
         tenant_id: caller.tenant().to_string(),
-        time_zone: tenants::time_zone(&state.pool, caller.tenant()).await?,
+        time_zone: settings.time_zone,
+        balance_ceiling: Some(bf_domain::money::normalize(settings.balance_ceiling).to_string()),
     }))
 }
 
@@ -46,5 +48,16 @@ pub async fn put_settings(
         ));
     }
     tenants::set_time_zone(&state.pool, caller.tenant(), zone).await?;
+    if let Some(text) = settings.balance_ceiling.as_deref() {
+        let ceiling = bf_domain::money::parse_plain(text)
+            .ok()
+            .filter(|c| c.is_sign_positive())
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "balance_ceiling must be a positive amount such as 100000.00".into(),
+                )
+            })?;
+        tenants::set_balance_ceiling(&state.pool, caller.tenant(), ceiling).await?;
+    }
     get_settings(State(state), caller).await
 }

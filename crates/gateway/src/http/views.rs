@@ -62,6 +62,64 @@ pub struct ImportView {
     pub voided_at: Option<DateTime<Utc>>,
     /// When the import last changed state or progressed.
     pub updated_at: DateTime<Utc>,
+    /// csv | xlsx, once read.
+    pub file_format: Option<String>,
+    /// The text encoding detected (text files).
+    pub encoding: Option<String>,
+    /// The delimiter detected (text files).
+    pub delimiter: Option<String>,
+    /// How the file was read: mapping, date_format, decimal_style, balance_ceiling.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    /// The old system's totals beside the file's, with the difference.
+    pub reconciliation: Option<Reconciliation>,
+    /// The decisions taken at Save.
+    #[schema(value_type = Option<Object>)]
+    pub decisions: Option<serde_json::Value>,
+}
+
+/// The old system's totals (as entered at upload) beside the file's own.
+#[derive(Serialize, ToSchema)]
+pub struct Reconciliation {
+    #[schema(value_type = Object)]
+    pub expected: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub file: serde_json::Value,
+    /// file − expected, for each total that was entered.
+    #[schema(value_type = Object)]
+    pub difference: serde_json::Value,
+}
+
+fn reconcile(
+    expected: Option<serde_json::Value>,
+    file: Option<serde_json::Value>,
+) -> Option<Reconciliation> {
+    let expected = expected?;
+    let file = file.unwrap_or_default();
+    let dec = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| rust_decimal::Decimal::from_str_exact(s).ok())
+    };
+    let mut difference = serde_json::Map::new();
+    for key in ["patient_balance", "credit_total"] {
+        if let (Some(e), Some(f)) = (dec(&expected[key]), dec(&file[key])) {
+            difference.insert(
+                key.into(),
+                serde_json::json!(bf_domain::money::normalize(f - e).to_string()),
+            );
+        }
+    }
+    if let (Some(e), Some(f)) = (
+        expected["patient_count"].as_i64(),
+        file["patient_count"].as_i64(),
+    ) {
+        difference.insert("patient_count".into(), serde_json::json!(f - e));
+    }
+    Some(Reconciliation {
+        expected,
+        file,
+        difference: serde_json::Value::Object(difference),
+    })
 }
 
 impl From<ImportRecord> for ImportView {
@@ -99,6 +157,12 @@ impl From<ImportRecord> for ImportView {
             voided_by: r.voided_by,
             voided_at: r.voided_at,
             updated_at: r.updated_at,
+            file_format: r.file_format,
+            encoding: r.encoding,
+            delimiter: r.delimiter,
+            options: r.options,
+            reconciliation: reconcile(r.expected_totals, r.file_totals),
+            decisions: r.decisions,
         }
     }
 }
@@ -159,6 +223,13 @@ pub struct RowView {
     /// The directory patient the row matched.
     pub patient_id: Option<String>,
     pub problems: Vec<ProblemView>,
+    /// Parsed values by column: amounts to 2 places, dates as YYYY-MM-DD.
+    pub normalized: BTreeMap<String, String>,
+    /// The patient's earlier active BF claims (amounts, date, import), beside the new balance.
+    #[schema(value_type = Option<Object>)]
+    pub prior: Option<serde_json::Value>,
+    /// A flagged row that Save posts.
+    pub accepted: bool,
 }
 
 impl From<RowRecord> for RowView {
@@ -171,6 +242,9 @@ impl From<RowRecord> for RowView {
             insurance_balance: r.insurance_balance.map(|d| d.to_string()),
             patient_id: r.matched_patient_id,
             problems: serde_json::from_value(r.problems).unwrap_or_default(),
+            normalized: serde_json::from_value(r.normalized).unwrap_or_default(),
+            prior: r.prior,
+            accepted: r.accepted,
         }
     }
 }
@@ -235,4 +309,39 @@ pub struct TenantSettings {
     /// IANA time zone; the Date of Service of BF claims is computed in it.
     #[schema(example = "America/New_York")]
     pub time_zone: String,
+    /// A balance above this is flagged in review (decimal string).
+    #[serde(default)]
+    #[schema(example = "100000.00")]
+    pub balance_ceiling: Option<String>,
+}
+
+/// What Save posts: claims and totals.
+#[derive(Serialize, ToSchema)]
+pub struct PostingTotals {
+    pub claims: i64,
+    pub patient_balance: String,
+    pub insurance_balance: String,
+}
+
+/// What Save would post before and after the user's decisions.
+#[derive(Serialize, ToSchema)]
+pub struct Posting {
+    /// Valid rows only, nothing for patients with an earlier BF claim.
+    pub before: PostingTotals,
+    /// With the decisions asked about.
+    pub after: PostingTotals,
+}
+
+/// A saved way of reading an export.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImportProfile {
+    #[serde(default)]
+    pub name: String,
+    /// File header → template column ("" ignores it).
+    #[serde(default)]
+    pub mapping: BTreeMap<String, String>,
+    /// iso | month_day_year | day_month_year
+    pub date_format: Option<String>,
+    /// dot | comma
+    pub decimal_style: Option<String>,
 }

@@ -38,6 +38,13 @@ pub struct ImportRecord {
     pub voided_by: Option<String>,
     pub voided_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    pub options: serde_json::Value,
+    pub file_format: Option<String>,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub expected_totals: Option<serde_json::Value>,
+    pub decisions: Option<serde_json::Value>,
+    pub file_totals: Option<serde_json::Value>,
 }
 
 impl ImportRecord {
@@ -56,6 +63,10 @@ pub struct NewImport<'a> {
     pub size_bytes: i64,
     pub sha256: &'a str,
     pub uploaded_by: &'a str,
+    /// The resolved ParseOptions, as JSON.
+    pub options: &'a serde_json::Value,
+    /// The old system's totals the user entered, if any.
+    pub expected_totals: Option<&'a serde_json::Value>,
 }
 
 const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha256,
@@ -63,14 +74,14 @@ const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha2
     count_total, count_valid, count_flagged, count_invalid, count_skipped,
     total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
     date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
-    updated_at";
+    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals";
 
 /// Creates a queued import and its first audit entry.
 pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO imports (import_id, tenant_id, status, file_name, object_key, size_bytes,
-                              sha256, uploaded_by)
-         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
+                              sha256, uploaded_by, options, expected_totals)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.import_id)
     .bind(new.tenant_id)
@@ -79,6 +90,8 @@ pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), 
     .bind(new.size_bytes)
     .bind(new.sha256)
     .bind(new.uploaded_by)
+    .bind(new.options)
+    .bind(new.expected_totals)
     .execute(&mut *conn)
     .await?;
     audit(
@@ -198,15 +211,45 @@ async fn audit(
     Ok(())
 }
 
-/// Records the header mapping the validator used.
-pub async fn set_header_mapping(
+/// How the validator read the file.
+pub struct ReadAs<'a> {
+    pub header_mapping: &'a serde_json::Value,
+    pub file_format: &'a str,
+    pub encoding: &'a str,
+    pub delimiter: &'a str,
+}
+
+/// Records the header mapping the validator used and how it read the file.
+pub async fn set_read_as(
     conn: &mut PgConnection,
     id: Uuid,
-    mapping: &serde_json::Value,
+    read: &ReadAs<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE imports SET header_mapping = $2, updated_at = now() WHERE import_id = $1")
+    let blank = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    sqlx::query(
+        "UPDATE imports SET header_mapping = $2, file_format = $3, encoding = $4, delimiter = $5,
+                updated_at = now()
+          WHERE import_id = $1",
+    )
+    .bind(id)
+    .bind(read.header_mapping)
+    .bind(blank(read.file_format))
+    .bind(blank(read.encoding))
+    .bind(blank(read.delimiter))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the user's decisions at Save.
+pub async fn set_decisions(
+    conn: &mut PgConnection,
+    id: Uuid,
+    decisions: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET decisions = $2, updated_at = now() WHERE import_id = $1")
         .bind(id)
-        .bind(mapping)
+        .bind(decisions)
         .execute(conn)
         .await?;
     Ok(())

@@ -14,6 +14,9 @@ pub struct NewRow {
     pub insurance_balance: Option<Decimal>,
     pub matched_patient_id: Option<String>,
     pub problems: serde_json::Value,
+    pub raw: serde_json::Value,
+    pub normalized: serde_json::Value,
+    pub prior: Option<serde_json::Value>,
 }
 
 /// A stored row, for review.
@@ -26,6 +29,10 @@ pub struct RowRecord {
     pub insurance_balance: Option<Decimal>,
     pub matched_patient_id: Option<String>,
     pub problems: serde_json::Value,
+    pub raw: serde_json::Value,
+    pub normalized: serde_json::Value,
+    pub prior: Option<serde_json::Value>,
+    pub accepted: bool,
 }
 
 /// Inserts a batch of rows in one statement; lines already recorded are
@@ -46,11 +53,15 @@ pub async fn insert(
         .map(|r| r.matched_patient_id.as_deref())
         .collect();
     let problems: Vec<&serde_json::Value> = rows.iter().map(|r| &r.problems).collect();
+    let raw: Vec<&serde_json::Value> = rows.iter().map(|r| &r.raw).collect();
+    let normalized: Vec<&serde_json::Value> = rows.iter().map(|r| &r.normalized).collect();
+    let prior: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.prior.as_ref()).collect();
     let done = sqlx::query(
         "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, patient_balance,
-                                  insurance_balance, matched_patient_id, problems)
+                                  insurance_balance, matched_patient_id, problems, raw, normalized, prior)
          SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::jsonb[], $6::numeric[],
-                                      $7::numeric[], $8::text[], $9::jsonb[])
+                                      $7::numeric[], $8::text[], $9::jsonb[], $10::jsonb[],
+                                      $11::jsonb[], $12::jsonb[])
          ON CONFLICT (import_id, line) DO NOTHING",
     )
     .bind(import)
@@ -62,6 +73,9 @@ pub async fn insert(
     .bind(&insurance)
     .bind(&matched)
     .bind(&problems)
+    .bind(&raw)
+    .bind(&normalized)
+    .bind(&prior)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -149,7 +163,8 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems
+        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
+                raw, normalized, prior, accepted
            FROM import_rows
           WHERE tenant_id = $1 AND import_id = $2 AND ($3::text IS NULL OR status = $3) AND line > $4
           ORDER BY line LIMIT $5",
@@ -163,17 +178,19 @@ pub async fn page(
     .await
 }
 
-/// The next valid rows to claim after `after`, by line.
-pub async fn valid_after(
+/// The next rows to post after `after`, by line: valid rows, and flagged
+/// rows the user accepted at Save.
+pub async fn to_post_after(
     pool: &PgPool,
     import: Uuid,
     after: i32,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems
+        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
+                raw, normalized, prior, accepted
            FROM import_rows
-          WHERE import_id = $1 AND status = 'valid' AND line > $2
+          WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND line > $2
           ORDER BY line LIMIT $3",
     )
     .bind(import)
@@ -234,4 +251,100 @@ pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The file's own totals, to set beside the old system's: every row with
+/// a readable balance counts, whatever its status.
+pub async fn file_totals(
+    conn: &mut PgConnection,
+    import: Uuid,
+) -> Result<serde_json::Value, sqlx::Error> {
+    let (balance, credits, patients): (Option<Decimal>, Option<Decimal>, i64) = sqlx::query_as(
+        "SELECT sum(patient_balance), sum(patient_balance) FILTER (WHERE patient_balance < 0),
+                count(DISTINCT matched_patient_id)
+           FROM import_rows WHERE import_id = $1",
+    )
+    .bind(import)
+    .fetch_one(&mut *conn)
+    .await?;
+    let money = |d: Option<Decimal>| bf_domain::money::normalize(d.unwrap_or_default()).to_string();
+    let totals = serde_json::json!({
+        "patient_balance": money(balance),
+        "credit_total": money(credits),
+        "patient_count": patients,
+    });
+    sqlx::query("UPDATE imports SET file_totals = $2 WHERE import_id = $1")
+        .bind(import)
+        .bind(&totals)
+        .execute(conn)
+        .await?;
+    Ok(totals)
+}
+
+/// Marks the flagged rows Save will post: those the user accepted, and
+/// those flagged only because of an earlier BF claim (the policy for
+/// earlier claims decides those). Returns lines named that are not flagged.
+pub async fn accept(
+    conn: &mut PgConnection,
+    import: Uuid,
+    all: bool,
+    lines: &[i32],
+) -> Result<Vec<i32>, sqlx::Error> {
+    sqlx::query("UPDATE import_rows SET accepted = false WHERE import_id = $1 AND accepted")
+        .bind(import)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE import_rows SET accepted = true
+          WHERE import_id = $1 AND status = 'flagged'
+            AND ($2 OR line = ANY($3)
+                 OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(problems) p
+                                 WHERE p->>'code' <> 'existing_balance_forward'))",
+    )
+    .bind(import)
+    .bind(all)
+    .bind(lines)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar(
+        "SELECT l FROM unnest($2::int[]) AS l
+          WHERE NOT EXISTS (SELECT 1 FROM import_rows r
+                             WHERE r.import_id = $1 AND r.line = l AND r.status = 'flagged')",
+    )
+    .bind(import)
+    .bind(lines)
+    .fetch_all(conn)
+    .await
+}
+
+/// What Save will post under a policy for earlier BF claims, counting
+/// the rows [`accept`] marked: claims, patient and insurance totals.
+pub async fn posting(
+    conn: &mut PgConnection,
+    import: Uuid,
+    policy: &str,
+) -> Result<(i64, Decimal, Decimal), sqlx::Error> {
+    let (claims, patient, insurance): (i64, Option<Decimal>, Option<Decimal>) = sqlx::query_as(
+        "WITH r AS (
+             SELECT patient_balance AS pb, COALESCE(insurance_balance, 0) AS ib, prior IS NOT NULL AS has_prior,
+                    COALESCE((prior->>'patient_amount')::numeric, 0) AS ppb,
+                    COALESCE((prior->>'insurance_amount')::numeric, 0) AS pib
+               FROM import_rows
+              WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted))
+         ), a AS (
+             SELECT CASE WHEN has_prior AND $2 = 'post_difference' THEN pb - ppb ELSE pb END AS p,
+                    CASE WHEN has_prior AND $2 = 'post_difference' THEN ib - pib ELSE ib END AS i
+               FROM r WHERE NOT (has_prior AND $2 = 'skip')
+         )
+         SELECT count(*) FILTER (WHERE p <> 0 OR i <> 0), sum(p), sum(i) FROM a",
+    )
+    .bind(import)
+    .bind(policy)
+    .fetch_one(conn)
+    .await?;
+    Ok((
+        claims,
+        patient.unwrap_or_default(),
+        insurance.unwrap_or_default(),
+    ))
 }

@@ -33,3 +33,32 @@ pub async fn set_time_zone(
         .await?;
     Ok(())
 }
+
+/// The settings rows are judged by.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Settings {
+    pub time_zone: String,
+    pub balance_ceiling: rust_decimal::Decimal,
+}
+
+/// The tenant's settings.
+pub async fn settings(pool: &PgPool, tenant: &str) -> Result<Settings, sqlx::Error> {
+    sqlx::query_as("SELECT time_zone, balance_ceiling FROM tenants WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(pool)
+        .await
+}
+
+/// Changes the balance above which rows are flagged (already validated).
+pub async fn set_balance_ceiling(
+    pool: &PgPool,
+    tenant: &str,
+    ceiling: rust_decimal::Decimal,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET balance_ceiling = $2, updated_at = now() WHERE tenant_id = $1")
+        .bind(tenant)
+        .bind(ceiling)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -113,6 +113,10 @@ pub fn open<R: Read + Seek>(mut input: R, limits: &XlsxLimits) -> Result<XlsxSou
     input
         .seek(SeekFrom::Start(0))
         .map_err(|_| XlsxError::Unreadable(READ_FAILED))?;
+    check_declared_sizes(&mut input, limits)?;
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|_| XlsxError::Unreadable(READ_FAILED))?;
     let mut workbook: Xlsx<R> = Xlsx::new(input).map_err(from_calamine)?;
     let sheet = first_worksheet(workbook.sheets_metadata()).ok_or(XlsxError::NoSheets)?;
     let cells = read_cells(&mut workbook, &sheet, limits)?;
@@ -362,6 +366,38 @@ const DEFLATED: u16 = 8;
 ///
 /// The sizes are the ones the archive declares; a part that lies about its
 /// size is only caught when the text kept from the sheet exceeds the limit.
+/// Decompresses every part once, never further than its declared size
+/// (plus one byte): an archive whose parts expand beyond what its
+/// directory declares (a crafted bomb that lies about its sizes) is refused
+/// before the workbook parser sees it. The declared sizes themselves were
+/// already held to the limits by [`check_archive`].
+fn check_declared_sizes<R: Read + Seek>(
+    input: &mut R,
+    limits: &XlsxLimits,
+) -> Result<(), XlsxError> {
+    let mut archive = zip::ZipArchive::new(input)
+        .map_err(|_| XlsxError::Unreadable("the zip archive is damaged"))?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut part = archive
+            .by_index(i)
+            .map_err(|_| XlsxError::Unreadable("a part of the workbook cannot be read"))?;
+        let declared = part.size();
+        let actual = std::io::copy(
+            &mut (&mut part).take(declared.saturating_add(1)),
+            &mut std::io::sink(),
+        )
+        .map_err(|_| XlsxError::Unreadable("a part of the workbook cannot be decompressed"))?;
+        total = total.saturating_add(actual);
+        if actual > declared || total > limits.max_uncompressed_bytes {
+            return Err(XlsxError::TooLarge {
+                limit: limits.max_uncompressed_bytes,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn check_archive<R: Read + Seek>(input: &mut R, limits: &XlsxLimits) -> Result<u64, XlsxError> {
     let io = |_: std::io::Error| XlsxError::Unreadable(READ_FAILED);
     let file_len = input.seek(SeekFrom::End(0)).map_err(io)?;

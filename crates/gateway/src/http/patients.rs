@@ -82,7 +82,12 @@ pub async fn claims(
                 status: claim.status.clone(),
                 import_id: (!claim.import_id.is_empty()).then(|| claim.import_id.clone()),
                 line: (claim.import_line > 0).then_some(claim.import_line),
-                reference: (!claim.reference.is_empty()).then(|| claim.reference.clone()),
+                reference: some(&claim.reference),
+                provider_npi: some(&claim.provider_npi),
+                location: some(&claim.location),
+                oldest_service_date: some(&claim.oldest_service_date),
+                balance_as_of: some(&claim.balance_as_of),
+                aging: (!claim.aging.is_empty()).then(|| claim.aging.clone()),
             });
         }
     }
@@ -90,4 +95,9 @@ pub async fn claims(
         patient_id,
         claims: entries,
     }))
+}
+
+/// Empty protobuf strings are absent values.
+fn some(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
 }

@@ -292,6 +292,13 @@ pub struct ClaimEntry {
     /// The import file's line this claim came from.
     pub line: Option<u32>,
     pub reference: Option<String>,
+    pub provider_npi: Option<String>,
+    pub location: Option<String>,
+    /// The oldest unpaid service in the balance, so aging is not reset.
+    pub oldest_service_date: Option<String>,
+    pub balance_as_of: Option<String>,
+    /// 0-30, 31-60, 61-90, 91-120, over 120 days; absent when the file had none.
+    pub aging: Option<Vec<String>>,
 }
 
 /// A patient's claim history, newest first.

@@ -1,0 +1,170 @@
+//! Review before Save: the user's choices decide exactly what is posted.
+
+use bf_e2e::files::generate;
+use bf_e2e::{Options, Stack};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const TENANT: &str = "practice-review";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepting_listed_flagged_lines_posts_those_and_the_valid_rows_only() -> anyhow::Result<()>
+{
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(40);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("b.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let flagged = api.rows(&id, "flagged").await?;
+    let first = flagged[0]["line"].as_i64().unwrap_or(0);
+
+    // A line that is not flagged is refused, and nothing changes.
+    let valid_line = api.rows(&id, "valid").await?[0]["line"].clone();
+    let refused = api
+        .post_json(
+            &format!("/v1/imports/{id}/approve"),
+            &json!({"accept_flagged": [valid_line]}),
+        )
+        .await?;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(api.import(&id).await?["status"], "ready_for_review");
+
+    let preview = api
+        .get(&format!("/v1/imports/{id}/posting?accept_flagged={first}"))
+        .await?;
+    assert_eq!(preview.body["before"]["claims"], json!(file.expected.valid));
+    assert_eq!(
+        preview.body["after"]["claims"],
+        json!(file.expected.valid + 1)
+    );
+
+    let save = api
+        .post_json(
+            &format!("/v1/imports/{id}/approve"),
+            &json!({"accept_flagged": [first]}),
+        )
+        .await?;
+    assert_eq!(save.status, StatusCode::ACCEPTED, "{}", save.text);
+    let done = api
+        .wait_for(&id, &["completed"], Duration::from_secs(30))
+        .await?;
+    assert_eq!(done["claims_created"], json!(file.expected.valid + 1));
+    assert_eq!(done["decisions"]["accept_flagged"], json!([first]));
+    let lines: Vec<i32> = sqlx::query_scalar("SELECT import_line FROM claims ORDER BY import_line")
+        .fetch_all(&stack.claims_db)
+        .await?;
+    let mut want: Vec<i32> = file.expected.claims.keys().copied().collect();
+    want.push(first as i32);
+    want.sort();
+    assert_eq!(
+        lines, want,
+        "the valid lines and the one accepted flagged line"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_balance_above_the_tenants_ceiling_is_flagged() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let settings = api
+        .put_json(
+            "/v1/tenant/settings",
+            &json!({"time_zone": "America/Chicago", "balance_ceiling": "100.00"}),
+        )
+        .await?;
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.text);
+    assert_eq!(settings.body["balance_ceiling"], "100.00");
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let csv = format!(
+        "{}\n000000,,Peña0,Zoë0,1930-01-01,100.01,,,\n000001,,Nguyễn1,Zoë1,1931-02-02,100.00,,,\n",
+        bf_e2e::files::HEADER
+    );
+    let id = api.upload("ceiling.csv", &csv).await?;
+    let import = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    assert_eq!(import["counts"]["flagged"], 1);
+    assert_eq!(import["counts"]["valid"], 1);
+    let flagged = api.rows(&id, "flagged").await?;
+    assert_eq!(flagged[0]["problems"][0]["code"], "balance_above_ceiling");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_over_the_size_limit_is_refused_and_nothing_is_recorded() -> anyhow::Result<()> {
+    let stack = Stack::start_with(Options {
+        env: vec![("BF_MAX_UPLOAD_BYTES".into(), "200".into())],
+    })
+    .await?;
+    let api = stack.billing_lead(TENANT);
+    let big = generate(20).csv;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
+        .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
+        .body(big)
+        .send()
+        .await?;
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = answer.json().await?;
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("larger than the limit"));
+    assert_eq!(api.get("/v1/imports").await?.body["imports"], json!([]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_profile_reads_the_next_export_the_same_way() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let saved = api
+        .put_json(
+            "/v1/import-profiles/old-ehr",
+            &json!({"mapping": {"Amt Owed": "patient_balance", "Balance": ""}, "date_format": "day_month_year", "decimal_style": "comma"}),
+        )
+        .await?;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    let csv = "Acct;Last;First;DOB;Balance;Amt Owed\n000001;Nguyễn1;Zoë1;02/02/1931;999;1.234,50\n";
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/imports/patient-balances?profile=old-ehr",
+            stack.gateway_url
+        ))
+        .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
+        .body(csv)
+        .send()
+        .await?;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let id = answer.json::<serde_json::Value>().await?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let import = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    assert_eq!(import["counts"]["valid"], 1, "{import}");
+    assert_eq!(import["options"]["decimal_style"], "comma");
+    let row = &api.rows(&id, "valid").await?[0];
+    assert_eq!(row["patient_balance"], "1234.50");
+    let listed = api.get("/v1/import-profiles").await?;
+    assert_eq!(listed.body[0]["name"], "old-ehr");
+    let unknown = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/imports/patient-balances?profile=nope",
+            stack.gateway_url
+        ))
+        .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
+        .body("x")
+        .send()
+        .await?;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    Ok(())
+}

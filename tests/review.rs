@@ -168,3 +168,53 @@ async fn a_saved_profile_reads_the_next_export_the_same_way() -> anyhow::Result<
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_old_systems_totals_are_shown_beside_the_files_with_the_difference(
+) -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let csv = format!(
+        "{}\n000000,,Peña0,Zoë0,1930-01-01,100.00,,,\n000001,,Nguyễn1,Zoë1,1931-02-02,-20.00,,,\n000002,,Nguyễn2,Zoë2,1932-03-03,abc,,,\n",
+        bf_e2e::files::HEADER
+    );
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/imports/patient-balances?expected_patient_balance=90.00&expected_credit_total=-20.00&expected_patient_count=3",
+            stack.gateway_url
+        ))
+        .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
+        .body(csv)
+        .send()
+        .await?;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let id = answer.json::<serde_json::Value>().await?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let import = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let r = &import["reconciliation"];
+    assert_eq!(r["expected"]["patient_balance"], "90.00");
+    assert_eq!(r["file"]["patient_balance"], "80.00");
+    assert_eq!(r["file"]["credit_total"], "-20.00");
+    assert_eq!(r["file"]["patient_count"], 2);
+    assert_eq!(
+        r["difference"],
+        json!({"patient_balance": "-10.00", "credit_total": "0.00", "patient_count": -1})
+    );
+    let bad = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/imports/patient-balances?expected_patient_count=many",
+            stack.gateway_url
+        ))
+        .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
+        .body("x")
+        .send()
+        .await?;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    Ok(())
+}

@@ -46,8 +46,8 @@ pub struct ImportView {
     /// Rows validated and recorded so far.
     pub rows_processed: i32,
     pub failure: Option<String>,
-    /// The template column each header position was read as ("" = ignored).
-    #[schema(value_type = Option<Vec<String>>)]
+    /// Each header as written, with the template column it was read as ("" = ignored).
+    #[schema(value_type = Option<Vec<Object>>)]
     pub header_mapping: Option<serde_json::Value>,
     pub uploaded_by: String,
     pub uploaded_at: DateTime<Utc>,

@@ -218,3 +218,35 @@ async fn the_old_systems_totals_are_shown_beside_the_files_with_the_difference(
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aging_provider_and_location_travel_onto_the_bf_claim() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let csv = "Acct,Last,First,DOB,Pt Bal,Ins Bal,NPI,Location,Oldest DOS,0-30,31-60,61-90,91-120,120+,Ref\n\
+               000001,Nguyễn1,Zoë1,1931-02-02,100.00,50.00,1234567893,Main St,2025-06-14,10,20,30,40,50,old 1\n";
+    let id = api.upload("aging.csv", csv).await?;
+    let import = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    assert_eq!(import["counts"]["valid"], 1, "{import}");
+    assert_eq!(
+        api.post(&format!("/v1/imports/{id}/approve")).await?.status,
+        StatusCode::ACCEPTED
+    );
+    api.wait_for(&id, &["completed"], Duration::from_secs(30))
+        .await?;
+    let history = api.get("/v1/patients/P-00001/claims").await?;
+    let claim = &history.body["claims"][0];
+    assert_eq!(claim["provider_npi"], "1234567893", "{}", history.text);
+    assert_eq!(claim["location"], "Main St");
+    assert_eq!(claim["oldest_service_date"], "2025-06-14");
+    assert_eq!(claim["reference"], "old 1");
+    assert_eq!(
+        claim["aging"],
+        json!(["10.00", "20.00", "30.00", "40.00", "50.00"])
+    );
+    Ok(())
+}

@@ -219,3 +219,55 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
     assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_file_uploaded_and_saved_twice_never_doubles_a_balance() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(100);
+    api.load_patients(&file.patients).await?;
+    // Both are reviewed before either is saved, so neither sees the other's claims.
+    let first = api.upload("a.csv", &file.csv).await?;
+    let second = api.upload("a-again.csv", &file.csv).await?;
+    for id in [&first, &second] {
+        api.wait_for(id, &["ready_for_review"], Duration::from_secs(60))
+            .await?;
+    }
+    for id in [&first, &second] {
+        let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
+        assert_eq!(answer.status, StatusCode::ACCEPTED);
+    }
+    let a = api
+        .wait_for(&first, &["completed"], Duration::from_secs(60))
+        .await?;
+    let b = api
+        .wait_for(&second, &["completed"], Duration::from_secs(60))
+        .await?;
+    let valid = file.expected.valid;
+    let created =
+        a["claims_created"].as_i64().unwrap_or(0) + b["claims_created"].as_i64().unwrap_or(0);
+    let refused =
+        a["claims_refused"].as_i64().unwrap_or(0) + b["claims_refused"].as_i64().unwrap_or(0);
+    assert_eq!(
+        (created, refused),
+        (valid, valid),
+        "each patient posted once, the repeat refused"
+    );
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT patient_id FROM claims WHERE status = 'active'
+                                GROUP BY patient_id HAVING count(*) > 1) d",
+    )
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!(doubled, 0);
+    let refused_rows: Vec<serde_json::Value> = [
+        api.rows(&first, "valid").await?,
+        api.rows(&second, "valid").await?,
+    ]
+    .concat()
+    .into_iter()
+    .filter(|r| r["not_posted"].is_string())
+    .collect();
+    assert_eq!(refused_rows.len() as i64, valid);
+    Ok(())
+}

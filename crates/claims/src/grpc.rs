@@ -114,15 +114,26 @@ impl Claims for ClaimsService {
         let date_of_service = parse_iso(&req.date_of_service)
             .map_err(|e| ClaimsError::InvalidArgument(format!("date_of_service {e}")))?;
         let claims = new_claims(req.claims)?;
-        let created = self
+        let (created, refused) = self
             .store
             .create_balance_forwards(tenant, import, date_of_service, &claims)
             .await?;
-        let existing = claims.len() as u64 - created;
-        tracing::info!(tenant, import_id = %import, created, existing, "balance forward claims");
+        let existing = (claims.len() - refused.len()) as u64 - created;
+        tracing::info!(
+            tenant,
+            import_id = %import,
+            created,
+            existing,
+            refused = refused.len(),
+            "balance forward claims"
+        );
         Ok(Response::new(CreateBalanceForwardClaimsResponse {
             created: created as u32,
             existing: existing as u32,
+            refused_lines: refused
+                .into_iter()
+                .filter_map(|l| u32::try_from(l).ok())
+                .collect(),
         }))
     }
 
@@ -339,6 +350,7 @@ fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, Cla
                 provider_npi: c.provider_npi,
                 location: c.location,
                 aging,
+                allow_existing: c.allow_existing,
             })
         })
         .collect()

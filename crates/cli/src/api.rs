@@ -2,7 +2,9 @@
 //! defaulted so a gateway that adds or omits a field does not break the
 //! CLI; `--json` output bypasses these types and prints the body verbatim.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 /// Statuses after which an import will not change until someone acts.
@@ -52,6 +54,39 @@ pub struct Import {
     pub voided_by: Option<String>,
     /// When it was voided.
     pub voided_at: Option<String>,
+    /// `csv` or `xlsx`, once the file has been read.
+    pub file_format: Option<String>,
+    /// Text encoding detected, e.g. "UTF-8 with BOM" (text files only).
+    pub encoding: Option<String>,
+    /// Field delimiter detected, e.g. "," or "\t" (text files only).
+    pub delimiter: Option<String>,
+    /// How each header was read: `[{"header","column"}]`, column "" for an
+    /// ignored one. Kept loose (see [`crate::mapping::read_as`]) because
+    /// the gateway's schema has described it two ways.
+    pub header_mapping: Option<Value>,
+    /// The reading options in effect (mapping, date format, decimal style,
+    /// balance ceiling).
+    pub options: Option<Map<String, Value>>,
+    /// Rows validated and recorded so far.
+    pub rows_processed: Option<u64>,
+    /// The old system's totals beside the file's, when any were entered.
+    pub reconciliation: Option<Reconciliation>,
+    /// The decisions taken at Save (accepted flagged rows, earlier BF).
+    pub decisions: Option<Value>,
+}
+
+/// The old system's totals (entered at upload) beside the file's own.
+/// Values are decimal strings, or numbers for `patient_count`, or `null`
+/// for a total that was not entered; they are shown, never computed on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Reconciliation {
+    /// What the old system said.
+    pub expected: Map<String, Value>,
+    /// What the file adds up to.
+    pub file: Map<String, Value>,
+    /// file − expected, for each total that was entered.
+    pub difference: Map<String, Value>,
 }
 
 /// Row counts by validation outcome.
@@ -127,6 +162,31 @@ pub struct Row {
     pub patient_id: Option<String>,
     /// Why the row is not simply valid.
     pub problems: Vec<Problem>,
+    /// Parsed values by column: amounts to 2 places, dates as YYYY-MM-DD.
+    pub normalized: Map<String, Value>,
+    /// The patient's earlier active Balance Forward claims, if any.
+    pub prior: Option<Prior>,
+    /// A flagged row that Save will post.
+    pub accepted: bool,
+}
+
+/// A patient's earlier Balance Forward, shown beside the new balance so the
+/// reviewer can choose skip / post the difference / post in full.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Prior {
+    /// Earlier patient-responsibility amount.
+    #[serde(deserialize_with = "text")]
+    pub patient_amount: Option<String>,
+    /// Earlier insurance-responsibility amount.
+    #[serde(deserialize_with = "text")]
+    pub insurance_amount: Option<String>,
+    /// Date of service of the earlier claims.
+    pub date_of_service: Option<String>,
+    /// Import that created them.
+    pub import_id: Option<String>,
+    /// How many claims that was.
+    pub claims: Option<u64>,
 }
 
 /// One thing wrong with a row.
@@ -175,6 +235,17 @@ pub struct Claim {
     pub line: Option<u64>,
     /// Optional external reference.
     pub reference: Option<String>,
+    /// Rendering provider's NPI, when the file had one.
+    pub provider_npi: Option<String>,
+    /// Practice location, when the file had one.
+    pub location: Option<String>,
+    /// Oldest unpaid service in the balance, so aging is not reset.
+    pub oldest_service_date: Option<String>,
+    /// Date the old system computed the balance.
+    pub balance_as_of: Option<String>,
+    /// Aging buckets 0-30, 31-60, 61-90, 91-120, 120+ days, as decimal
+    /// strings; absent when the file had none.
+    pub aging: Option<Vec<String>>,
 }
 
 /// `GET/PUT /v1/tenant/settings`.
@@ -185,6 +256,45 @@ pub struct Settings {
     pub tenant_id: String,
     /// IANA time zone used to interpret dates.
     pub time_zone: String,
+    /// A balance above this is flagged in review (decimal string).
+    pub balance_ceiling: Option<String>,
+}
+
+/// What Save posts: claim count and totals.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PostingTotals {
+    /// Balance Forward claims.
+    pub claims: u64,
+    /// Patient-responsibility total, decimal string.
+    pub patient_balance: String,
+    /// Insurance-responsibility total, decimal string.
+    pub insurance_balance: String,
+}
+
+/// `GET /v1/imports/{id}/posting`: Save's effect without and with the
+/// decisions asked about.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Posting {
+    /// Valid rows only, nothing for patients with an earlier BF.
+    pub before: PostingTotals,
+    /// With the decisions asked about.
+    pub after: PostingTotals,
+}
+
+/// One saved import profile (`GET /v1/import-profiles`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// The name given at `profile=NAME`.
+    pub name: String,
+    /// File header → template column ("" ignores the column).
+    pub mapping: BTreeMap<String, String>,
+    /// `iso`, `month_day_year` or `day_month_year`; detected when `None`.
+    pub date_format: Option<String>,
+    /// `dot` or `comma`.
+    pub decimal_style: Option<String>,
 }
 
 /// `POST /v1/patients` answer.
@@ -193,4 +303,49 @@ pub struct Settings {
 pub struct Upserted {
     /// Patients inserted or updated by this request.
     pub upserted: u64,
+}
+
+/// An amount that may arrive as a JSON string or number (decimal types are
+/// not always serialized the same way); `null` or anything else is absent.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_gateways_import_still_decodes_and_new_fields_are_read() {
+        let old: Import = serde_json::from_str(r#"{"id":"i","status":"queued"}"#).unwrap();
+        assert!(old.reconciliation.is_none() && old.file_format.is_none());
+        let new: Import = serde_json::from_str(
+            r#"{"id":"i","status":"ready_for_review","file_format":"csv","delimiter":"\t",
+                "rows_processed":12,"reconciliation":{"expected":{"patient_count":3},
+                "file":{"patient_count":4},"difference":{"patient_count":1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(new.delimiter.as_deref(), Some("\t"));
+        assert_eq!(new.rows_processed, Some(12));
+        assert_eq!(new.reconciliation.unwrap().difference["patient_count"], 1);
+    }
+
+    #[test]
+    fn prior_amounts_are_text_whether_sent_as_strings_or_numbers() {
+        let row: Row = serde_json::from_str(
+            r#"{"line":3,"prior":{"patient_amount":"100.00","insurance_amount":5.5,
+                "date_of_service":"2026-11-20","import_id":"x","claims":2},"accepted":true}"#,
+        )
+        .unwrap();
+        let prior = row.prior.unwrap();
+        assert_eq!(prior.patient_amount.as_deref(), Some("100.00"));
+        assert_eq!(prior.insurance_amount.as_deref(), Some("5.5"));
+        assert!(row.accepted);
+        let none: Row = serde_json::from_str(r#"{"line":3,"prior":null}"#).unwrap();
+        assert!(none.prior.is_none());
+    }
 }

@@ -102,6 +102,46 @@ impl Client {
             .await
     }
 
+    /// GET with query parameters, percent-encoded by reqwest so values such
+    /// as a mapping's JSON arrive intact.
+    pub async fn get_query(&self, url: Url, query: &[(&str, String)]) -> Result<Reply, CliError> {
+        self.send(
+            self.request(Method::GET, url)
+                .query(query)
+                .timeout(CALL_TIMEOUT),
+        )
+        .await
+    }
+
+    /// GET a resource and copy its body to `sink` as it arrives, so a large
+    /// report is never held whole in memory. Returns the bytes written;
+    /// `write_error` names the destination when writing fails.
+    pub async fn download(
+        &self,
+        url: Url,
+        sink: &mut dyn std::io::Write,
+        write_error: &dyn Fn(std::io::Error) -> CliError,
+    ) -> Result<u64, CliError> {
+        let mut resp = self
+            .request(Method::GET, url)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| self.transport(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.map_err(|e| self.transport(&e))?;
+            return Err(api_error(status, &body));
+        }
+        let mut written = 0;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e))? {
+            sink.write_all(&chunk).map_err(write_error)?;
+            written += chunk.len() as u64;
+        }
+        sink.flush().map_err(write_error)?;
+        Ok(written)
+    }
+
     /// Send a JSON body (or none) with the given method.
     pub async fn send_json<B: Serialize + ?Sized>(
         &self,

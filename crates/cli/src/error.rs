@@ -69,6 +69,16 @@ pub enum CliError {
         source: std::io::Error,
     },
 
+    /// A local file could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The path as the user gave it.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The user's input (arguments or file contents) is unusable. Messages
     /// name lines and columns, never cell values.
     #[error("{0}")]

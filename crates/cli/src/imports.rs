@@ -1,5 +1,6 @@
 //! The import commands: upload, inspect, review rows, approve and void.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use reqwest::Method;
@@ -7,13 +8,15 @@ use serde_json::Value;
 
 use crate::api::{Import, ImportList, RowsPage, FAILED};
 use crate::client::{decode, Client};
+use crate::decisions::{self, Decisions};
 use crate::error::CliError;
+use crate::read_options::Upload;
 use crate::render::{self, emit};
 use crate::wait::{self, Until};
-use crate::{upload, Outcome};
+use crate::{mapping, upload, Outcome};
 
-/// The body of `approve` and `void`: an empty JSON object, so a gateway
-/// that parses JSON there (for optional fields) gets a valid document.
+/// The body of `void`: an empty JSON object, so a gateway that parses
+/// JSON there (for optional fields) gets a valid document.
 fn empty() -> Value {
     Value::Object(serde_json::Map::new())
 }
@@ -36,14 +39,17 @@ fn finish(import: &Import, raw: &str, json: bool) -> Result<Outcome, CliError> {
 }
 
 /// `bfctl import FILE`: without `--wait` prints only the id (or the 202
-/// body with `--json`) so `ID=$(bfctl import f.csv)` works.
+/// body with `--json`) so `ID=$(bfctl import f.csv)` works. The options
+/// are checked before the file is opened, so a bad `--map` costs no upload.
 pub async fn import(
     client: &Client,
     file: &Path,
+    options: &Upload,
     wait: bool,
     json: bool,
 ) -> Result<Outcome, CliError> {
-    let (accepted, raw) = upload::balances(client, file).await?;
+    let query = options.query()?;
+    let (accepted, raw) = upload::balances(client, file, &query).await?;
     if !wait {
         emit(if json { raw.trim_end() } else { &accepted.id })?;
         return Ok(Outcome::Done);
@@ -53,14 +59,25 @@ pub async fn import(
     finish(&import, &raw, json)
 }
 
-/// `bfctl status ID`.
-pub async fn status(client: &Client, id: &str, json: bool) -> Result<Outcome, CliError> {
+/// `bfctl status ID`; with `--mapping`, only how each header was read,
+/// one per line, for checking a new export's columns.
+pub async fn status(
+    client: &Client,
+    id: &str,
+    show_mapping: bool,
+    json: bool,
+) -> Result<Outcome, CliError> {
     let reply = client.get(client.url(&["v1", "imports", id])?).await?;
     if json {
         emit(reply.body.trim_end())?;
     } else {
         let import: Import = decode(&reply.body)?;
-        emit(&render::summary(&import))?;
+        if show_mapping {
+            let entries = mapping::read_as(import.header_mapping.as_ref());
+            emit(&mapping::table(&entries))?;
+        } else {
+            emit(&render::summary(&import))?;
+        }
     }
     Ok(Outcome::Done)
 }
@@ -168,15 +185,26 @@ pub async fn rows(client: &Client, q: RowsQuery<'_>) -> Result<Outcome, CliError
 }
 
 /// `bfctl approve ID`: the gateway answers 202 at once and creates claims
-/// in the background, so `--wait` follows it to the end.
+/// in the background, so `--wait` follows it to the end. On a terminal the
+/// posting preview for the chosen decisions is printed first, so the
+/// person sees what they saved; scripts (stdout not a terminal) get only
+/// the usual output and one request fewer. There is no prompt: `bfctl
+/// preview` is the way to look before leaping.
 pub async fn approve(
     client: &Client,
     id: &str,
+    decisions: &Decisions,
     wait: bool,
     json: bool,
 ) -> Result<Outcome, CliError> {
+    if !json && std::io::stdout().is_terminal() {
+        let (posting, _) = decisions::fetch(client, id, decisions).await?;
+        emit(&decisions::posting_line(&posting.after))?;
+    }
     let url = client.url(&["v1", "imports", id, "approve"])?;
-    let reply = client.send_json(Method::POST, url, Some(&empty())).await?;
+    let reply = client
+        .send_json(Method::POST, url, Some(&decisions.body()))
+        .await?;
     let import: Import = decode(&reply.body)?;
     if !wait {
         return finish(&import, &reply.body, json);

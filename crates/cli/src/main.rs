@@ -5,11 +5,16 @@
 mod api;
 mod claims;
 mod client;
+mod decisions;
 mod error;
 mod imports;
+mod mapping;
 mod patients;
+mod profiles;
 mod progress;
+mod read_options;
 mod render;
+mod report;
 mod settings;
 mod table;
 mod token;
@@ -22,6 +27,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::client::Client;
+use crate::decisions::{AcceptFlagged, Decisions, Existing};
+use crate::read_options::{Reading, Upload};
 use crate::render::emit;
 
 /// Where a developer's local gateway listens.
@@ -87,10 +94,12 @@ enum Command {
         action: PatientsCommand,
     },
 
-    /// Upload a patient-balances CSV; prints the import id.
+    /// Upload a patient-balances file (CSV, TSV or .xlsx); prints the import id.
     Import {
-        /// The CSV file.
+        /// The balance file.
         file: PathBuf,
+        #[command(flatten)]
+        options: Upload,
         /// Wait until it is validated, then print the summary.
         #[arg(long)]
         wait: bool,
@@ -103,6 +112,9 @@ enum Command {
     Status {
         /// Import id.
         id: String,
+        /// Show only how each file header was read, one per line.
+        #[arg(long, conflicts_with = "json")]
+        mapping: bool,
         /// Print the gateway's JSON instead.
         #[arg(long)]
         json: bool,
@@ -140,12 +152,40 @@ enum Command {
     Approve {
         /// Import id.
         id: String,
+        #[command(flatten)]
+        decisions: DecisionArgs,
         /// Wait until claims are created, then print the summary.
         #[arg(long)]
         wait: bool,
         /// Print the gateway's JSON instead.
         #[arg(long)]
         json: bool,
+    },
+
+    /// Show what saving an import would post, before and after decisions.
+    Preview {
+        /// Import id.
+        id: String,
+        #[command(flatten)]
+        decisions: DecisionArgs,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Download an import's error report (invalid and flagged rows) as CSV.
+    Errors {
+        /// Import id.
+        id: String,
+        /// Write the report here instead of stdout ("-" is stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+
+    /// Manage saved import profiles (how to read an export).
+    Profiles {
+        #[command(subcommand)]
+        action: ProfilesCommand,
     },
 
     /// Void an import and its claims.
@@ -166,14 +206,63 @@ enum Command {
         json: bool,
     },
 
-    /// Show the tenant's settings, or change its time zone.
+    /// Show the tenant's settings, or change them.
     Settings {
         /// New IANA time zone, e.g. America/Chicago.
         #[arg(long)]
         time_zone: Option<String>,
+        /// Flag balances above this amount for review, e.g. 100000.00.
+        #[arg(long, value_name = "DEC")]
+        balance_ceiling: Option<String>,
         /// Print the gateway's JSON instead.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Save's decisions, shared by `approve` and `preview` so a preview can be
+/// repeated as an approve by changing only the verb.
+#[derive(clap::Args)]
+struct DecisionArgs {
+    /// Flagged rows to post: all, none, or line numbers such as 3,9 [default: none].
+    #[arg(long, value_name = "all|none|LINES")]
+    accept_flagged: Option<AcceptFlagged>,
+    /// For patients who already have a Balance Forward [default: skip].
+    #[arg(long, value_enum)]
+    existing: Option<Existing>,
+}
+
+impl From<DecisionArgs> for Decisions {
+    fn from(a: DecisionArgs) -> Self {
+        Decisions {
+            accept_flagged: a.accept_flagged,
+            existing: a.existing,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ProfilesCommand {
+    /// List the tenant's import profiles.
+    List {
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save (create or replace) a profile; choices not given are cleared.
+    Save {
+        /// Profile name.
+        name: String,
+        #[command(flatten)]
+        reading: Reading,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a profile.
+    Delete {
+        /// Profile name.
+        name: String,
     },
 }
 
@@ -237,8 +326,13 @@ async fn dispatch(client: &Client, command: Command) -> Result<Outcome, error::C
             emit(&format!("Loaded {n} patients"))?;
             Ok(Outcome::Done)
         }
-        Command::Import { file, wait, json } => imports::import(client, &file, wait, json).await,
-        Command::Status { id, json } => imports::status(client, &id, json).await,
+        Command::Import {
+            file,
+            options,
+            wait,
+            json,
+        } => imports::import(client, &file, &options, wait, json).await,
+        Command::Status { id, mapping, json } => imports::status(client, &id, mapping, json).await,
         Command::List { json } => imports::list(client, json).await,
         Command::Rows {
             id,
@@ -261,11 +355,39 @@ async fn dispatch(client: &Client, command: Command) -> Result<Outcome, error::C
             )
             .await
         }
-        Command::Approve { id, wait, json } => imports::approve(client, &id, wait, json).await,
+        Command::Approve {
+            id,
+            decisions,
+            wait,
+            json,
+        } => imports::approve(client, &id, &decisions.into(), wait, json).await,
+        Command::Preview {
+            id,
+            decisions,
+            json,
+        } => decisions::preview(client, &id, &decisions.into(), json).await,
+        Command::Errors { id, output } => report::errors(client, &id, output.as_deref()).await,
+        Command::Profiles { action } => match action {
+            ProfilesCommand::List { json } => profiles::list(client, json).await,
+            ProfilesCommand::Save {
+                name,
+                reading,
+                json,
+            } => profiles::save(client, &name, &reading, json).await,
+            ProfilesCommand::Delete { name } => profiles::delete(client, &name).await,
+        },
         Command::Void { id, json } => imports::void(client, &id, json).await,
         Command::Claims { patient_id, json } => claims::show(client, &patient_id, json).await,
-        Command::Settings { time_zone, json } => {
-            settings::run(client, time_zone.as_deref(), json).await
+        Command::Settings {
+            time_zone,
+            balance_ceiling,
+            json,
+        } => {
+            let change = settings::Change {
+                time_zone: time_zone.as_deref(),
+                balance_ceiling: balance_ceiling.as_deref(),
+            };
+            settings::run(client, change, json).await
         }
     }
 }
@@ -295,5 +417,76 @@ mod tests {
             }
             _ => panic!("parsed as the wrong command"),
         }
+    }
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("bfctl").chain(args.iter().copied()))
+            .expect("arguments parse")
+            .command
+    }
+
+    #[test]
+    fn import_options_parse_into_the_upload_query() {
+        let Command::Import { options, .. } = parse(&[
+            "import",
+            "b.csv",
+            "--profile",
+            "acme",
+            "--map",
+            "Acct #=patient_account_number",
+            "--map",
+            "Notes=",
+            "--date-format",
+            "month_day_year",
+            "--decimal-style",
+            "comma",
+            "--expected-credits",
+            "-12.50",
+            "--expected-patients",
+            "3",
+        ]) else {
+            panic!("parsed as the wrong command");
+        };
+        let q = options.query().expect("options are valid");
+        let keys: Vec<&str> = q.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "profile",
+                "mapping",
+                "date_format",
+                "decimal_style",
+                "expected_credit_total",
+                "expected_patient_count"
+            ]
+        );
+        assert_eq!(q[4].1, "-12.50");
+    }
+
+    #[test]
+    fn approve_and_preview_take_the_same_decisions() {
+        let Command::Approve { decisions, .. } = parse(&[
+            "approve",
+            "i1",
+            "--accept-flagged",
+            "9,3",
+            "--existing",
+            "post-difference",
+        ]) else {
+            panic!("parsed as the wrong command");
+        };
+        let d: Decisions = decisions.into();
+        assert_eq!(d.accept_flagged, Some(AcceptFlagged::Lines(vec![3, 9])));
+        assert_eq!(d.existing, Some(Existing::PostDifference));
+        let Command::Preview { decisions, .. } =
+            parse(&["preview", "i1", "--existing", "post_full"])
+        else {
+            panic!("parsed as the wrong command");
+        };
+        assert_eq!(
+            Decisions::from(decisions).existing,
+            Some(Existing::PostFull)
+        );
+        assert!(Cli::try_parse_from(["bfctl", "approve", "i1", "--accept-flagged", "x"]).is_err());
     }
 }

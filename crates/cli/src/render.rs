@@ -6,8 +6,11 @@ use std::io::Write as _;
 
 use serde_json::Value;
 
-use crate::api::{Import, PatientClaims, Row, Settings, REVIEWABLE};
+use serde_json::Map;
+
+use crate::api::{Claim, Import, PatientClaims, Prior, Reconciliation, Row, Settings, REVIEWABLE};
 use crate::error::CliError;
+use crate::mapping;
 use crate::table::Table;
 
 /// Shown where the gateway sent `null` or nothing.
@@ -54,6 +57,15 @@ pub fn money(amount: &str) -> String {
     match frac {
         Some(f) => format!("{sign}{grouped}.{f}"),
         None => format!("{sign}{grouped}"),
+    }
+}
+
+/// An amount in dollars: "$1,234.50", "-$20.00".
+pub fn dollars(amount: &str) -> String {
+    let m = money(amount);
+    match m.strip_prefix('-') {
+        Some(rest) => format!("-${rest}"),
+        None => format!("${m}"),
     }
 }
 
@@ -108,6 +120,16 @@ pub fn summary(i: &Import) -> String {
         let _ = write!(file, " ({})", details.join(", "));
     }
     lines.push(("file", file));
+    if let Some(format) = read_format(i) {
+        lines.push(("format", format));
+    }
+    let read_as = mapping::read_as(i.header_mapping.as_ref());
+    if !read_as.is_empty() {
+        lines.push(("mapping", mapping::compact(&read_as)));
+    }
+    if let Some(options) = i.options.as_ref().and_then(reading_options) {
+        lines.push(("options", options));
+    }
 
     let c = &i.counts;
     lines.push((
@@ -131,7 +153,11 @@ pub fn summary(i: &Import) -> String {
     ));
     if !REVIEWABLE.contains(&i.status.as_str()) {
         if let Some(p) = i.progress {
-            lines.push(("progress", format!("{:.0}%", p.clamp(0.0, 1.0) * 100.0)));
+            let mut text = format!("{:.0}%", p.clamp(0.0, 1.0) * 100.0);
+            if let Some(n) = i.rows_processed.filter(|n| *n > 0) {
+                let _ = write!(text, " ({} rows read)", money(&n.to_string()));
+            }
+            lines.push(("progress", text));
         }
     }
     if let Some(f) = &i.failure {
@@ -142,6 +168,9 @@ pub fn summary(i: &Import) -> String {
             "approved",
             when_by(i.approved_at.as_deref(), i.approved_by.as_deref()),
         ));
+    }
+    if let Some(d) = i.decisions.as_ref().and_then(decisions) {
+        lines.push(("decisions", d));
     }
     if i.approved_by.is_some() || i.date_of_service.is_some() {
         lines.push((
@@ -167,6 +196,135 @@ pub fn summary(i: &Import) -> String {
     let mut out = String::new();
     for (k, v) in lines {
         let _ = writeln!(out, "{:<width$} {v}", format!("{k}:"), width = width);
+    }
+    if let Some(r) = &i.reconciliation {
+        out.push_str(&reconciliation(r));
+    }
+    out
+}
+
+/// "csv, UTF-8 with BOM, delimiter tab": how the gateway read the file,
+/// once it has; `None` before then.
+fn read_format(i: &Import) -> Option<String> {
+    let mut parts = vec![i.file_format.clone()?];
+    if let Some(e) = i.encoding.as_deref().filter(|e| !e.is_empty()) {
+        parts.push(e.to_owned());
+    }
+    if let Some(d) = i.delimiter.as_deref().filter(|d| !d.is_empty()) {
+        parts.push(format!("delimiter {}", delimiter(d)));
+    }
+    Some(parts.join(", "))
+}
+
+/// A delimiter by name, since a tab or space is invisible on a terminal.
+fn delimiter(d: &str) -> String {
+    match d {
+        "," => "comma".to_owned(),
+        "\t" | "\\t" => "tab".to_owned(),
+        ";" => "semicolon".to_owned(),
+        "|" => "pipe".to_owned(),
+        " " => "space".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The options that change how values were read, beyond the mapping
+/// (shown on its own line): "dates month_day_year, decimals comma,
+/// ceiling 100,000.00". `None` when the gateway recorded none of them.
+fn reading_options(o: &Map<String, Value>) -> Option<String> {
+    let text = |k: &str| match o.get(k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut parts = Vec::new();
+    if let Some(f) = text("date_format") {
+        parts.push(format!("dates {f}"));
+    }
+    if let Some(d) = text("decimal_style") {
+        parts.push(format!("decimals {d}"));
+    }
+    if let Some(c) = text("balance_ceiling") {
+        parts.push(format!("ceiling {}", money(&c)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The decisions taken at Save: "accept flagged lines 3, 9; earlier BF
+/// post_difference". `None` when there is nothing recognisable to show.
+fn decisions(d: &Value) -> Option<String> {
+    let accept = match d.get("accept_flagged") {
+        Some(Value::String(w)) => Some(w.clone()),
+        Some(Value::Array(lines)) => Some(format!(
+            "lines {}",
+            lines
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => None,
+    };
+    let existing = d.get("existing_balance_forward").and_then(Value::as_str);
+    let mut parts = Vec::new();
+    if let Some(a) = accept {
+        parts.push(format!("accept flagged {a}"));
+    }
+    if let Some(e) = existing {
+        parts.push(format!("earlier BF {e}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A reconciliation value: amounts and counts with separators, "-" for
+/// a total that was not entered.
+fn reconciled(map: &Map<String, Value>, key: &str) -> String {
+    match map.get(key) {
+        Some(Value::String(s)) => money(s),
+        Some(Value::Number(n)) => money(&n.to_string()),
+        _ => NONE.to_owned(),
+    }
+}
+
+/// Whether a difference is zero, whatever its spelling ("0", "0.00", 0).
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::String(s) => {
+            let digits = s.trim().trim_start_matches(['-', '+']);
+            !digits.is_empty() && digits.bytes().all(|b| b == b'0' || b == b'.')
+        }
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => true,
+    }
+}
+
+/// The reconciliation block under the summary: a verdict, then expected
+/// vs file vs difference for each total.
+pub fn reconciliation(r: &Reconciliation) -> String {
+    const TOTALS: [(&str, &str); 3] = [
+        ("patient_balance", "patient balance"),
+        ("credit_total", "credit total"),
+        ("patient_count", "patients"),
+    ];
+    let verdict = if r.difference.is_empty() {
+        "nothing to compare"
+    } else if r.difference.values().all(is_zero) {
+        "matches the old system"
+    } else {
+        "differs from the old system"
+    };
+    let mut t = Table::new(&["", "EXPECTED", "FILE", "DIFFERENCE"]).right_align(&[1, 2, 3]);
+    for (key, label) in TOTALS {
+        t.row(vec![
+            label.to_owned(),
+            reconciled(&r.expected, key),
+            reconciled(&r.file, key),
+            reconciled(&r.difference, key),
+        ]);
+    }
+    let mut out = format!("reconciliation: {verdict}\n");
+    for line in t.render().lines() {
+        let _ = writeln!(out, "  {line}");
     }
     out
 }
@@ -239,6 +397,12 @@ pub fn row_lines(rows: &[Row]) -> String {
             opt_money(r.patient_balance.as_deref()),
             opt_money(r.insurance_balance.as_deref()),
         );
+        // The row line was written with a newline; put the extras before it.
+        let extras = row_extras(r);
+        if !extras.is_empty() {
+            out.pop();
+            let _ = writeln!(out, "{extras}");
+        }
         for p in &r.problems {
             match p.column.as_deref().filter(|c| !c.is_empty()) {
                 Some(col) => {
@@ -253,12 +417,58 @@ pub fn row_lines(rows: &[Row]) -> String {
     out
 }
 
+/// What follows a row's balances: the patient's earlier Balance Forward
+/// (so skip / post difference / post full can be judged at a glance) and
+/// whether Save will post a flagged row.
+fn row_extras(r: &Row) -> String {
+    let mut out = String::new();
+    if let Some(p) = &r.prior {
+        let _ = write!(out, "  {}", prior(p));
+    }
+    if r.accepted {
+        out.push_str("  accepted");
+    }
+    out
+}
+
+/// "earlier BF: 100.00 on 2026-11-20", with the insurance part only when
+/// there was one.
+pub fn prior(p: &Prior) -> String {
+    let mut out = format!("earlier BF: {}", opt_money(p.patient_amount.as_deref()));
+    if let Some(ins) = p
+        .insurance_amount
+        .as_deref()
+        .filter(|a| !is_zero(&Value::String((*a).to_owned())))
+    {
+        let _ = write!(out, " (ins {})", money(ins));
+    }
+    if let Some(d) = &p.date_of_service {
+        let _ = write!(out, " on {d}");
+    }
+    out
+}
+
+/// Aging buckets on one line: "10.00/0.00/0.00/5.00/0.00".
+fn aging(c: &Claim) -> String {
+    match &c.aging {
+        Some(buckets) if !buckets.is_empty() => buckets
+            .iter()
+            .map(|b| money(b))
+            .collect::<Vec<_>>()
+            .join("/"),
+        _ => NONE.to_owned(),
+    }
+}
+
 /// The `claims` table for one patient.
 pub fn claims_table(pc: &PatientClaims) -> String {
     if pc.claims.is_empty() {
         return format!("No claims for patient {}.\n", pc.patient_id);
     }
-    let mut t = Table::new(&[
+    // Aging only gets a column when some claim has it, to keep the common
+    // table narrow.
+    let with_aging = pc.claims.iter().any(|c| c.aging.is_some());
+    let mut headers = vec![
         "CLAIM",
         "KIND",
         "CODE",
@@ -269,10 +479,13 @@ pub fn claims_table(pc: &PatientClaims) -> String {
         "IMPORT",
         "LINE",
         "REFERENCE",
-    ])
-    .right_align(&[4, 8]);
+    ];
+    if with_aging {
+        headers.push("AGING 0-30/31-60/61-90/91-120/120+");
+    }
+    let mut t = Table::new(&headers).right_align(&[4, 8]);
     for c in &pc.claims {
-        t.row(vec![
+        let mut cells = vec![
             c.claim_id.clone(),
             c.kind.clone(),
             c.service_code.clone(),
@@ -283,7 +496,11 @@ pub fn claims_table(pc: &PatientClaims) -> String {
             c.import_id.clone().unwrap_or_else(|| NONE.to_owned()),
             c.line.map_or_else(|| NONE.to_owned(), |l| l.to_string()),
             c.reference.clone().unwrap_or_else(|| NONE.to_owned()),
-        ]);
+        ];
+        if with_aging {
+            cells.push(aging(c));
+        }
+        t.row(cells);
     }
     format!(
         "Patient {}: {} claim(s)\n{}",
@@ -295,7 +512,14 @@ pub fn claims_table(pc: &PatientClaims) -> String {
 
 /// `settings` output.
 pub fn settings(s: &Settings) -> String {
-    format!("tenant:    {}\ntime zone: {}\n", s.tenant_id, s.time_zone)
+    let mut out = format!(
+        "tenant:          {}\ntime zone:       {}\n",
+        s.tenant_id, s.time_zone
+    );
+    if let Some(c) = &s.balance_ceiling {
+        let _ = writeln!(out, "balance ceiling: {}", money(c));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -399,11 +623,148 @@ mod tests {
                 column: Some("patient_balance".into()),
                 message: "not an amount".into(),
             }],
+            ..Row::default()
         };
         assert_eq!(
             row_lines(&[row]),
             "line 12     invalid  acct A-1  patient P1  Doe, Jane  pt -  ins 5.00\n    \
              patient_balance: not an amount [bad_money]\n"
+        );
+    }
+
+    #[test]
+    fn dollars_put_the_sign_before_the_symbol() {
+        assert_eq!(dollars("1234.5"), "$1,234.5");
+        assert_eq!(dollars("-20.00"), "-$20.00");
+    }
+
+    #[test]
+    fn a_read_file_shows_format_mapping_options_and_decisions() {
+        let mut i: Import = serde_json::from_str(
+            r#"{"id":"imp1","status":"completed","file_format":"csv","encoding":"UTF-8 with BOM",
+                "delimiter":"\t","header_mapping":[{"header":"Acct #","column":"patient_account_number"},
+                {"header":"Notes","column":""}],"options":{"mapping":{},"date_format":"month_day_year",
+                "decimal_style":"dot","balance_ceiling":"100000.00","today":"2026-12-01"},
+                "decisions":{"accept_flagged":[3,9],"existing_balance_forward":"post_difference"}}"#,
+        )
+        .expect("fixture is valid JSON");
+        let s = summary(&i);
+        assert!(
+            s.contains("format:    csv, UTF-8 with BOM, delimiter tab\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("mapping:   Acct # → patient_account_number, Notes → (ignored)\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("options:   dates month_day_year, decimals dot, ceiling 100,000.00\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("decisions: accept flagged lines 3, 9; earlier BF post_difference\n"),
+            "{s}"
+        );
+        i.file_format = Some("xlsx".into());
+        i.encoding = None;
+        i.delimiter = None;
+        assert!(summary(&i).contains("format:    xlsx\n"));
+    }
+
+    #[test]
+    fn progress_counts_rows_read_while_parsing() {
+        let mut i = import();
+        i.status = "parsing".into();
+        i.progress = Some(0.5);
+        i.rows_processed = Some(1200);
+        assert!(summary(&i).contains("progress: 50% (1,200 rows read)\n"));
+    }
+
+    #[test]
+    fn reconciliation_shows_expected_file_and_difference() {
+        let r: Reconciliation = serde_json::from_str(
+            r#"{"expected":{"patient_balance":"1234.50","credit_total":null,"patient_count":120},
+                "file":{"patient_balance":"1230.00","credit_total":"-12.00","patient_count":119},
+                "difference":{"patient_balance":"-4.50","patient_count":-1}}"#,
+        )
+        .expect("fixture is valid JSON");
+        assert_eq!(
+            reconciliation(&r),
+            [
+                "reconciliation: differs from the old system",
+                "                   EXPECTED      FILE  DIFFERENCE",
+                "  patient balance  1,234.50  1,230.00       -4.50",
+                "  credit total            -    -12.00           -",
+                "  patients              120       119          -1",
+                "",
+            ]
+            .join("\n")
+        );
+        let same: Reconciliation = serde_json::from_str(
+            r#"{"expected":{"patient_count":3},"file":{"patient_count":3},
+                "difference":{"patient_count":0,"patient_balance":"0.00"}}"#,
+        )
+        .expect("fixture is valid JSON");
+        assert!(reconciliation(&same).starts_with("reconciliation: matches the old system\n"));
+        let mut i = import();
+        i.reconciliation = Some(r);
+        assert!(summary(&i).ends_with("patients              120       119          -1\n"));
+    }
+
+    #[test]
+    fn a_row_with_an_earlier_bf_shows_it_beside_the_new_balance() {
+        let row: Row = serde_json::from_str(
+            r#"{"line":4,"status":"flagged","values":{"patient_account_number":"A-2"},
+                "patient_balance":"120.00","insurance_balance":"0.00","patient_id":"P2",
+                "prior":{"patient_amount":"100.00","insurance_amount":"0.00",
+                         "date_of_service":"2026-11-20","import_id":"i0","claims":1},
+                "accepted":true}"#,
+        )
+        .expect("fixture is valid JSON");
+        assert_eq!(
+            row_lines(&[row]),
+            "line 4      flagged  acct A-2  patient P2  -  pt 120.00  ins 0.00  \
+             earlier BF: 100.00 on 2026-11-20  accepted\n"
+        );
+        let p = Prior {
+            patient_amount: Some("1000".into()),
+            insurance_amount: Some("50.00".into()),
+            ..Prior::default()
+        };
+        assert_eq!(prior(&p), "earlier BF: 1,000 (ins 50.00)");
+    }
+
+    #[test]
+    fn claims_get_an_aging_column_only_when_some_claim_has_aging() {
+        let mut pc: PatientClaims = serde_json::from_str(
+            r#"{"patient_id":"P1","claims":[{"claim_id":"c1","kind":"balance_forward",
+                "service_code":"BF","date_of_service":"2026-12-01","amount":"15.00",
+                "responsibility":"patient","status":"active"}]}"#,
+        )
+        .expect("fixture is valid JSON");
+        assert!(!claims_table(&pc).contains("AGING"));
+        pc.claims[0].aging = Some(vec![
+            "10.00".into(),
+            "0.00".into(),
+            "0.00".into(),
+            "5.00".into(),
+            "0.00".into(),
+        ]);
+        let t = claims_table(&pc);
+        assert!(t.contains("AGING 0-30/31-60/61-90/91-120/120+"), "{t}");
+        assert!(t.contains("10.00/0.00/0.00/5.00/0.00"), "{t}");
+    }
+
+    #[test]
+    fn settings_show_the_ceiling_when_the_gateway_sends_it() {
+        let s = Settings {
+            tenant_id: "t".into(),
+            time_zone: "America/Chicago".into(),
+            balance_ceiling: Some("100000.00".into()),
+        };
+        assert_eq!(
+            settings(&s),
+            "tenant:          t\ntime zone:       America/Chicago\nbalance ceiling: 100,000.00\n"
         );
     }
 }

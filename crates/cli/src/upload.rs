@@ -13,12 +13,37 @@ use crate::client::{decode, Client, Reply};
 use crate::error::CliError;
 use crate::progress;
 
-/// Header carrying the original file name, since the body is raw CSV.
+/// Header carrying the original file name, since the body is the raw file.
 const FILE_NAME_HEADER: &str = "x-file-name";
 
-/// `POST /v1/imports/patient-balances` with the file as the body. Returns
-/// the accepted import and the raw response body.
-pub async fn balances(client: &Client, path: &Path) -> Result<(Accepted, String), CliError> {
+/// Media type of an Excel workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// Media type of delimited text; the gateway detects the delimiter (comma,
+/// tab, semicolon, ...) itself, so TSV goes as this too.
+const CSV: &str = "text/csv";
+
+/// The Content-Type for a file, by its extension: the gateway reads
+/// `.xlsx` as a workbook and anything else as delimited text.
+pub fn content_type(path: &Path) -> &'static str {
+    let is_xlsx = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    if is_xlsx {
+        XLSX
+    } else {
+        CSV
+    }
+}
+
+/// `POST /v1/imports/patient-balances` with the file as the body and the
+/// reading options as query parameters. Returns the accepted import and
+/// the raw response body.
+pub async fn balances(
+    client: &Client,
+    path: &Path,
+    query: &[(&str, String)],
+) -> Result<(Accepted, String), CliError> {
     let shown = path.display().to_string();
     let io_err = |source| CliError::Io {
         path: shown.clone(),
@@ -52,7 +77,8 @@ pub async fn balances(client: &Client, path: &Path) -> Result<(Accepted, String)
     let url = client.url(&["v1", "imports", "patient-balances"])?;
     let req = client
         .request(Method::POST, url)
-        .header(CONTENT_TYPE, "text/csv")
+        .query(query)
+        .header(CONTENT_TYPE, content_type(path))
         // Declared up front so the gateway can refuse an oversized file
         // before it is sent; hyper honours an explicit length on a stream.
         .header(CONTENT_LENGTH, len)
@@ -76,4 +102,17 @@ pub async fn balances(client: &Client, path: &Path) -> Result<(Accepted, String)
         ));
     }
     Ok((accepted, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workbooks_are_sent_as_xlsx_and_everything_else_as_csv() {
+        assert_eq!(content_type(Path::new("Balances.XLSX")), XLSX);
+        assert_eq!(content_type(Path::new("b.csv")), CSV);
+        assert_eq!(content_type(Path::new("b.tsv")), CSV);
+        assert_eq!(content_type(Path::new("xlsx")), CSV);
+    }
 }

@@ -126,8 +126,20 @@ impl Submitter {
                     .await
                     .map_err(|s| SubmitError::Claims(s.code()))?
             };
-            imports::advance_approval(&self.pool, import_id, last, claims).await?;
-            tracing::info!(%import_id, through_line = last, created = answer.created, existing = answer.existing, "claims batch");
+            let refused: Vec<i32> = answer
+                .refused_lines
+                .iter()
+                .filter_map(|l| i32::try_from(*l).ok())
+                .collect();
+            imports::advance_approval(&self.pool, import_id, last, claims, &refused).await?;
+            tracing::info!(
+                %import_id,
+                through_line = last,
+                created = answer.created,
+                existing = answer.existing,
+                refused = refused.len(),
+                "claims batch"
+            );
             cursor = last;
         }
         self.complete(tenant, import_id).await?;
@@ -204,5 +216,8 @@ fn balance_forward(row: &RowRecord, policy: ExistingPolicy) -> Option<BalanceFor
         } else {
             vec![]
         },
+        // Only a user who saw the earlier claim and chose to post may add
+        // to it; anything else that meets an earlier claim is refused.
+        allow_existing: row.prior.is_some() && policy != ExistingPolicy::Skip,
     })
 }

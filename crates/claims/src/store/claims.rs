@@ -19,6 +19,8 @@ pub struct NewBalanceForward {
     pub balance_as_of: Option<NaiveDate>,
     /// The five aging buckets, or none.
     pub aging: Option<[Decimal; 5]>,
+    /// The user chose to post despite an earlier BF claim.
+    pub allow_existing: bool,
 }
 
 /// A patient's active BF claims from other imports, summed.
@@ -82,16 +84,62 @@ impl Store {
         .await?)
     }
 
-    /// Creates the BF claims of one batch in one statement. A line that
+    /// Creates the BF claims of one batch in one transaction. A line that
     /// already has its claim is left alone, so a retried or redelivered
-    /// batch creates nothing new. Returns how many were created.
+    /// batch creates nothing new. A line whose patient has an active BF
+    /// claim from another import is refused unless the user chose to post
+    /// anyway; the patients' rows are locked first, so two imports of the
+    /// same patient saved at once take turns and the second is refused.
+    /// Returns how many were created, and the refused lines.
     pub async fn create_balance_forwards(
         &self,
         tenant: &str,
         import_id: Uuid,
         date_of_service: NaiveDate,
         claims: &[NewBalanceForward],
-    ) -> Result<u64, ClaimsError> {
+    ) -> Result<(u64, Vec<i32>), ClaimsError> {
+        let mut tx = self.pool.begin().await?;
+        let mut patients: Vec<&str> = claims.iter().map(|c| c.patient_id.as_str()).collect();
+        patients.sort_unstable();
+        patients.dedup();
+        sqlx::query(
+            "SELECT 1 FROM patients WHERE tenant_id = $1 AND patient_id = ANY($2)
+              ORDER BY patient_id FOR UPDATE",
+        )
+        .bind(tenant)
+        .bind(&patients)
+        .fetch_all(&mut *tx)
+        .await?;
+        let taken: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT patient_id FROM claims
+              WHERE tenant_id = $1 AND patient_id = ANY($2) AND kind = 'balance_forward'
+                AND status = 'active' AND import_id IS DISTINCT FROM $3",
+        )
+        .bind(tenant)
+        .bind(&patients)
+        .bind(import_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (refused, allowed): (Vec<&NewBalanceForward>, Vec<&NewBalanceForward>) = claims
+            .iter()
+            .partition(|c| !c.allow_existing && taken.iter().any(|t| *t == c.patient_id));
+        let created =
+            insert_balance_forwards(&mut tx, tenant, import_id, date_of_service, &allowed).await?;
+        tx.commit().await?;
+        Ok((created, refused.iter().map(|c| c.line).collect()))
+    }
+}
+
+/// The insert of [`Store::create_balance_forwards`]: claims and their lines
+/// in one statement, skipping lines that already have their claim.
+async fn insert_balance_forwards(
+    tx: &mut sqlx::PgConnection,
+    tenant: &str,
+    import_id: Uuid,
+    date_of_service: NaiveDate,
+    claims: &[&NewBalanceForward],
+) -> Result<u64, ClaimsError> {
+    {
         let lines: Vec<i32> = claims.iter().map(|c| c.line).collect();
         let patients: Vec<&str> = claims.iter().map(|c| c.patient_id.as_str()).collect();
         let patient_amounts: Vec<Decimal> = claims.iter().map(|c| c.patient_balance).collect();
@@ -157,11 +205,13 @@ impl Store {
         .bind(&oldest)
         .bind(&as_of)
         .bind(&aging)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(u64::try_from(created).unwrap_or(0))
     }
+}
 
+impl Store {
     /// Every claim line of a patient, newest claim first.
     pub async fn patient_claims(
         &self,

@@ -54,26 +54,33 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let (stored, file_name, asked) = if is_multipart {
-        upload_multipart(&state, &key, request, max).await?
+        let (stored, name, fields) = upload_multipart(&state, &key, request, max).await?;
+        (stored, name, Asked::Fields(fields))
     } else {
         let name = headers
             .get("x-file-name")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         // Refuse bad options before storing anything.
-        query.expected_totals()?;
-        query
-            .resolve(&state.pool, caller.tenant(), caller.user())
-            .await?;
+        let resolved = (
+            query
+                .resolve(&state.pool, caller.tenant(), caller.user())
+                .await?,
+            query.expected_totals()?,
+        );
         let body = request.into_body().into_data_stream();
         let stored = storage::store(state.objects.as_ref(), &key, body, max).await?;
-        (stored, name, query)
+        (stored, name, Asked::Resolved(resolved))
     };
     let recorded = async {
-        let options = asked
-            .resolve(&state.pool, caller.tenant(), caller.user())
-            .await?;
-        let expected = asked.expected_totals()?;
+        let (options, expected) = match asked {
+            Asked::Resolved(r) => r,
+            Asked::Fields(f) => (
+                f.resolve(&state.pool, caller.tenant(), caller.user())
+                    .await?,
+                f.expected_totals()?,
+            ),
+        };
         let options_json = serde_json::to_value(&options).unwrap_or_default();
         let job = ParseJob {
             tenant_id: caller.tenant().to_string(),
@@ -113,6 +120,13 @@ pub async fn upload(
             status: ImportStatus::Queued.as_str().to_string(),
         }),
     ))
+}
+
+/// The upload's options: checked before the body (query parameters), or
+/// read from the form around the file (multipart).
+enum Asked {
+    Resolved((bf_domain::options::ParseOptions, Option<serde_json::Value>)),
+    Fields(UploadOptions),
 }
 
 /// The import row, its audit entry and its parse job, in one transaction.

@@ -55,8 +55,10 @@ pub struct ImportView {
     pub approved_at: Option<DateTime<Utc>>,
     /// The BF claims' Date of Service: the approval day in the tenant's time zone.
     pub date_of_service: Option<NaiveDate>,
-    /// Valid lines that have their BF claim.
+    /// Lines that have their BF claim.
     pub claims_created: i32,
+    /// Lines Save refused because the patient had a BF claim from another import by then.
+    pub claims_refused: i32,
     pub completed_at: Option<DateTime<Utc>>,
     pub voided_by: Option<String>,
     pub voided_at: Option<DateTime<Utc>>,
@@ -153,6 +155,7 @@ impl From<ImportRecord> for ImportView {
             approved_at: r.approved_at,
             date_of_service: r.date_of_service,
             claims_created: r.claims_submitted,
+            claims_refused: r.claims_refused,
             completed_at: r.completed_at,
             voided_by: r.voided_by,
             voided_at: r.voided_at,
@@ -230,6 +233,8 @@ pub struct RowView {
     pub prior: Option<serde_json::Value>,
     /// A flagged row that Save posts.
     pub accepted: bool,
+    /// Why Save did not post this row, when it refused it.
+    pub not_posted: Option<String>,
 }
 
 impl From<RowRecord> for RowView {
@@ -245,6 +250,7 @@ impl From<RowRecord> for RowView {
             normalized: serde_json::from_value(r.normalized).unwrap_or_default(),
             prior: r.prior,
             accepted: r.accepted,
+            not_posted: r.not_posted,
         }
     }
 }

@@ -45,6 +45,7 @@ pub struct ImportRecord {
     pub expected_totals: Option<serde_json::Value>,
     pub decisions: Option<serde_json::Value>,
     pub file_totals: Option<serde_json::Value>,
+    pub claims_refused: i32,
 }
 
 impl ImportRecord {
@@ -74,7 +75,7 @@ const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha2
     count_total, count_valid, count_flagged, count_invalid, count_skipped,
     total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
     date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
-    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals";
+    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused";
 
 /// Creates a queued import and its first audit entry.
 pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
@@ -363,19 +364,35 @@ pub async fn advance_approval(
     id: Uuid,
     cursor: i32,
     submitted: i32,
+    refused: &[i32],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut tx = pool.begin().await?;
+    let moved = sqlx::query(
         "UPDATE imports SET approval_cursor = $2, claims_submitted = claims_submitted + $3,
-                updated_at = now()
+                claims_refused = claims_refused + $4, updated_at = now()
           WHERE import_id = $1 AND approval_cursor < $2",
     )
     .bind(id)
     .bind(cursor)
-    .bind(submitted)
-    .execute(pool)
+    .bind(submitted - refused.len() as i32)
+    .bind(refused.len() as i32)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    if moved.rows_affected() == 1 && !refused.is_empty() {
+        sqlx::query(
+            "UPDATE import_rows SET not_posted = $3 WHERE import_id = $1 AND line = ANY($2)",
+        )
+        .bind(id)
+        .bind(refused)
+        .bind(NOT_POSTED_EARLIER_CLAIM)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
+
+/// Why a refused line was not posted, in the user's words.
+pub const NOT_POSTED_EARLIER_CLAIM: &str = "Not posted: by the time of Save this patient had a Balance Forward claim from another import. Review it and import the difference if needed.";
 
 /// Marks when the import's claims were all created.
 pub async fn set_completed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {

@@ -33,6 +33,7 @@ pub struct RowRecord {
     pub normalized: serde_json::Value,
     pub prior: Option<serde_json::Value>,
     pub accepted: bool,
+    pub not_posted: Option<String>,
 }
 
 /// Inserts a batch of rows in one statement; lines already recorded are
@@ -164,7 +165,7 @@ pub async fn page(
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
-                raw, normalized, prior, accepted
+                raw, normalized, prior, accepted, not_posted
            FROM import_rows
           WHERE tenant_id = $1 AND import_id = $2 AND ($3::text IS NULL OR status = $3) AND line > $4
           ORDER BY line LIMIT $5",
@@ -188,7 +189,7 @@ pub async fn to_post_after(
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
-                raw, normalized, prior, accepted
+                raw, normalized, prior, accepted, not_posted
            FROM import_rows
           WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND line > $2
           ORDER BY line LIMIT $3",

@@ -122,7 +122,7 @@ impl Store {
         .await?;
         let (refused, allowed): (Vec<&NewBalanceForward>, Vec<&NewBalanceForward>) = claims
             .iter()
-            .partition(|c| !c.allow_existing && taken.iter().any(|t| *t == c.patient_id));
+            .partition(|c| !c.allow_existing && taken.contains(&c.patient_id));
         let created =
             insert_balance_forwards(&mut tx, tenant, import_id, date_of_service, &allowed).await?;
         tx.commit().await?;

@@ -2,6 +2,7 @@
 //! services: every encoding, delimiter, header style, money and date style,
 //! and every whole-file failure, each with its expected per-line outcome.
 
+use bf_e2e::xlsx::{self, Cell};
 use bf_e2e::Stack;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -86,9 +87,136 @@ fn windows_1252(body: &str) -> Vec<u8> {
         .collect()
 }
 
+fn binary(name: &'static str, bytes: Vec<u8>, lines: &[(i64, &'static str)]) -> Case {
+    Case {
+        name,
+        bytes,
+        query: "",
+        lines: lines.to_vec(),
+        failure: None,
+    }
+}
+
+/// Workbooks as billing leads save them from Excel.
+fn workbooks() -> Vec<Case> {
+    use Cell::{Blank, Date, Number as N, Text as T};
+    let header = || {
+        vec![
+            T("Account Number"),
+            T("Last Name"),
+            T("First Name"),
+            T("Date of Birth"),
+            T("Patient Balance"),
+            T("Insurance Balance"),
+        ]
+    };
+    // Serials of the 1900 date system: 1990-12-25, 1975-07-04, 1984-03-07.
+    let dates = xlsx::workbook(&xlsx::dense(vec![
+        header(),
+        vec![
+            T("A-77"),
+            T("Nguyễn"),
+            T("Minh"),
+            Date(33232),
+            N("125.5"),
+            N("10"),
+        ],
+        vec![
+            T("555"),
+            T("O'Brien"),
+            T("Seán"),
+            Date(27579),
+            N("-12"),
+            N("0"),
+        ],
+    ]));
+    // The account column was numeric in Excel: 000123 became 123.
+    let zeros = xlsx::workbook(&xlsx::dense(vec![
+        header(),
+        vec![N("123"), T("Peña"), T("Zoë"), Date(30748), N("40"), N("0")],
+        vec![
+            N("555"),
+            T("O'Brien"),
+            T("Seán"),
+            Date(27579),
+            N("3.25"),
+            N("0"),
+        ],
+    ]));
+    // Excel stores no trailing empty cells: the second row ends at its
+    // balance, and must read as if the insurance cell were empty.
+    let short = xlsx::workbook(&xlsx::dense(vec![
+        header(),
+        vec![T("555"), T("O'Brien"), T("Seán"), Date(27579), N("7.5")],
+    ]));
+    // Rows 3, 4 and 7 were deleted; row 6 keeps only formatting; line
+    // numbers are the sheet's row numbers.
+    let sparse = xlsx::workbook(&[
+        (1, header()),
+        (
+            2,
+            vec![
+                T("000123"),
+                T("Peña"),
+                T("Zoë"),
+                Date(30748),
+                N("1"),
+                N("0"),
+            ],
+        ),
+        (
+            5,
+            vec![
+                T("555"),
+                T("O'Brien"),
+                T("Seán"),
+                Date(27579),
+                N("2"),
+                N("0"),
+            ],
+        ),
+        (6, vec![Blank, Blank, T(""), Blank]),
+        (
+            8,
+            vec![
+                T("A-77"),
+                T("Nguyễn"),
+                T("Minh"),
+                T("12/25/1990"),
+                N("0"),
+                N("0"),
+            ],
+        ),
+    ]);
+    // 2 MiB of whitespace that deflates to a few kilobytes.
+    let bomb = xlsx::workbook_with_sheet_xml(&format!(
+        r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Acct</t></is></c></row>{}"#,
+        " ".repeat(2 * 1024 * 1024)
+    ));
+    let mut corrupt = b"PK\x03\x04".to_vec();
+    corrupt.extend((0..600u32).map(|i| (i * 37 % 251) as u8));
+    vec![
+        binary("excel-dates.xlsx", dates, &[(2, "valid"), (3, "valid")]),
+        binary(
+            "excel-zeros-lost.xlsx",
+            zeros,
+            &[(2, "flagged"), (3, "valid")],
+        ),
+        binary(
+            "excel-sparse.xlsx",
+            sparse,
+            &[(2, "valid"), (5, "valid"), (8, "skipped")],
+        ),
+        binary("excel-short-row.xlsx", short, &[(2, "valid")]),
+        fails("bomb.xlsx", bomb, "looks unsafe to open"),
+        fails("corrupt.xlsx", corrupt, "zip archive is damaged"),
+    ]
+}
+
 fn corpus() -> Vec<Case> {
     let template = "patient_account_number,patient_id,last_name,first_name,date_of_birth,patient_balance,insurance_balance,balance_as_of,reference";
     vec![
+        text("excel-guarded-account.csv", "Acct,Last,First,DOB,Balance\n=\"000123\",Peña,Zoë,1984-03-07,5\n", "", &[(2, "valid")]),
         text("template.csv", &format!("{template}\n000123,,Peña,Zoë,1984-03-07,125.50,10,2026-11-20,r1\nA-77,,Nguyễn,Minh,1990-12-25,0,0,,\n"), "", &[(2, "valid"), (3, "skipped")]),
         text("bom-crlf.csv", &format!("\u{feff}{template}\r\n000123,,Peña,Zoë,1984-03-07,1.00,,,\r\n\r\n555,,O'Brien,Seán,1975-07-04,2.00,,,\r\n"), "", &[(2, "valid"), (4, "valid")]),
         Case { name: "excel-1252.csv", bytes: windows_1252("Account No;Last;First;DOB;Balance\r\n000123;Peña;Zoë;3/7/1984;$1,234.50\r\n"), query: "", lines: vec![(2, "valid")], failure: None },
@@ -108,7 +236,25 @@ fn corpus() -> Vec<Case> {
         fails("no-header.csv", b"000123,Pena,Zoe,1984-03-07,1.00\n".to_vec(), "not a header"),
         fails("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(), "not a text file"),
         fails("missing-balance.csv", b"Acct,Last,First,DOB,Balanse\n1,a,b,1984-03-07,1\n".to_vec(), "closest: \"Balanse\""),
+        text("synonyms-only.csv", "MRN,Surname,Given Name,Birthday,Amount Due,Insurance Due,Statement Date,Memo\n555,O'Brien,Seán,07/04/1975,$40.00,0,11/20/2026,old acct 555\n", "", &[(2, "valid")]),
+        text("header-only.csv", &format!("{template}\r\n"), "", &[]),
+        text("trailing-separators.csv", "Acct,Last,First,DOB,Balance,\n000123,Peña,Zoë,1984-03-07,5.00,\n555,O'Brien,Seán,1975-07-04,6.00,\n", "", &[(2, "valid"), (3, "valid")]),
+        text("quoted.csv", &format!("{template}\n000123,,\"Peña\",Zoë,1984-03-07,\"1,234.50\",,,\"moved from \"\"old\"\" EHR, acct 123\"\n\"555\",,O'Brien,\"Seán\",1975-07-04,\"(2.00)\",,,\"a;b|c\td\"\n"), "", &[(2, "valid"), (3, "valid")]),
+        text("tab-utf8.tsv", "Acct\tLast\tFirst\tDOB\tBalance\nA-77\tNguyễn\tMinh\t1990-12-25\t3.50\n000123\tPeña\tZoë\t3/7/1984\t4\n", "", &[(2, "valid"), (3, "valid")]),
+        text("pipes-crlf.txt", "Acct|Last|First|DOB|Balance\r\n555|O'Brien|Seán|7/4/1975|12.00\r\n000123|Peña|Zoë|3/7/1984|1\r\n", "", &[(2, "valid"), (3, "valid")]),
+        text("credits.csv", "Acct,Last,First,DOB,Balance\n000123,Peña,Zoë,1984-03-07,12.00CR\n555,O'Brien,Seán,1975-07-04,-$12.00\n", "", &[(2, "valid"), (3, "valid")]),
+        text("midnight-times.csv", "Acct,Last,First,DOB,Balance\n000123,Peña,Zoë,3/7/1984 0:00,1\n555,O'Brien,Seán,1975-07-04 00:00:00,1\n", "", &[(2, "valid"), (3, "valid")]),
+        text("two-digit-year.csv", "Acct,Last,First,DOB,Balance\n000123,Peña,Zoë,03/07/84,5\n", "", &[(2, "invalid")]),
+        text("ceiling.csv", "Acct,Last,First,DOB,Balance,Ins Bal\n000123,Peña,Zoë,1984-03-07,\"$100,000.00\",0\n555,O'Brien,Seán,1975-07-04,100000.01,0\nA-77,Nguyễn,Minh,1990-12-25,1,150000\n", "", &[(2, "valid"), (3, "flagged"), (4, "flagged")]),
+        text("aging.csv", "Acct,Last,First,DOB,Pt Bal,Ins Bal,Current,31-60,61-90,91-120,120+\n000123,Peña,Zoë,1984-03-07,100,50,100,25,25,0,0\n555,O'Brien,Seán,1975-07-04,100,0,50,0,0,0,0\nA-77,Nguyễn,Minh,1990-12-25,10,,,,,,10\n", "", &[(2, "valid"), (3, "flagged"), (4, "valid")]),
+        text("npi.csv", "Acct,Last,First,DOB,Balance,Rendering NPI\n000123,Peña,Zoë,1984-03-07,5,1234567893\n555,O'Brien,Seán,1975-07-04,5,1234567890\n", "", &[(2, "valid"), (3, "invalid")]),
+        text("duplicate-patient.csv", "Acct,Last,First,DOB,Balance\n555,O'Brien,Seán,1975-07-04,5\n000123,Peña,Zoë,1984-03-07,5\n555,O'Brien,Seán,1975-07-04,7\n", "", &[(2, "flagged"), (3, "valid"), (4, "flagged")]),
+        text("new-patient-ids.csv", "Patient ID,Last,First,DOB,Balance\nP-3,O'Brien,Seán,1975-07-04,5\n", "", &[(2, "valid")]),
+        text("same-patient-by-id-and-account.csv", "patient_id,Acct,Last,First,DOB,Balance\nP-3,,O'Brien,Seán,1975-07-04,5\n,555,O'Brien,Seán,1975-07-04,5\n", "", &[(2, "flagged"), (3, "flagged")]),
     ]
+    .into_iter()
+    .chain(workbooks())
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,7 +264,9 @@ async fn a_corpus_of_real_world_exports_reads_every_line_as_expected() -> anyhow
     api.load_patients(&directory()).await?;
     let http = reqwest::Client::new();
     let token = bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES);
-    for case in corpus() {
+    let cases = corpus();
+    assert!(cases.len() >= 32, "the corpus has {} cases", cases.len());
+    for case in cases {
         let response = http
             .post(format!(
                 "{}/v1/imports/patient-balances{}",

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod files;
+pub mod xlsx;
 
 use anyhow::{bail, Context, Result};
 use sqlx::postgres::PgPoolOptions;

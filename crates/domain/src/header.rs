@@ -422,6 +422,7 @@ fn similarity(a: &str, b: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const TEMPLATE: [&str; 9] = [
         "patient_account_number",
@@ -604,5 +605,154 @@ mod tests {
             HeaderMap::with_mapping(["Acct", "Amt"], &mapping),
             Err(HeaderError::UnknownColumn("money".into()))
         );
+    }
+
+    /// Every name a column is known by: the template name and each synonym,
+    /// with the column it names.
+    fn every_known_name() -> Vec<(&'static str, Column)> {
+        Column::ALL
+            .into_iter()
+            .flat_map(|c| {
+                std::iter::once((c.name(), c)).chain(synonyms(c).iter().map(move |s| (*s, c)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_synonym_names_its_own_column() {
+        for (name, column) in every_known_name() {
+            assert_eq!(recognise(name), Some(column), "{name:?}");
+        }
+    }
+
+    /// `name` as an export might spell it: each run of letters and digits
+    /// lower-cased, upper-cased or capitalised, each of ' ', '_' and '-'
+    /// replaced by one of them, and spaces or tabs around it.
+    fn respelled(name: &str, cases: &[u8], separators: &[u8], before: &str, after: &str) -> String {
+        let mut out = String::from(before);
+        let mut run = 0;
+        let mut at_run_start = true;
+        let mut separator = 0;
+        for c in name.chars() {
+            if c.is_alphanumeric() {
+                let style = cases[run % cases.len()] % 3;
+                match style {
+                    0 => out.extend(c.to_lowercase()),
+                    1 => out.extend(c.to_uppercase()),
+                    _ if at_run_start => out.extend(c.to_uppercase()),
+                    _ => out.extend(c.to_lowercase()),
+                }
+                at_run_start = false;
+            } else {
+                if !at_run_start {
+                    run += 1;
+                }
+                at_run_start = true;
+                if matches!(c, ' ' | '_' | '-') {
+                    out.push(
+                        [' ', '_', '-'][usize::from(separators[separator % separators.len()] % 3)],
+                    );
+                    separator += 1;
+                } else {
+                    out.push(c);
+                }
+            }
+        }
+        out.push_str(after);
+        out
+    }
+
+    #[test]
+    fn respelling_changes_what_it_says() {
+        assert_eq!(
+            respelled("patient_account_number", &[2, 1, 0], &[0, 2], " ", "\t"),
+            " Patient ACCOUNT-number\t"
+        );
+        assert_eq!(respelled("0-30 days", &[1], &[1, 0], "", ""), "0_30 DAYS");
+    }
+
+    /// Headers as files carry them: known names, near misses and noise.
+    fn header_cell() -> impl Strategy<Value = String> {
+        let known: Vec<String> = every_known_name()
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        prop_oneof![
+            prop::sample::select(known),
+            "[A-Za-z#+>_ .-]{0,24}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn known_names_survive_case_spacing_and_separators(
+            index in any::<prop::sample::Index>(),
+            cases in prop::collection::vec(any::<u8>(), 1..8),
+            separators in prop::collection::vec(any::<u8>(), 1..8),
+            before in "[ \t]{0,3}",
+            after in "[ \t]{0,3}",
+        ) {
+            let names = every_known_name();
+            let (name, column) = names[index.index(names.len())];
+            let header = respelled(name, &cases, &separators, &before, &after);
+            prop_assert_eq!(recognise(&header), Some(column), "{:?} from {:?}", header, name);
+        }
+
+        #[test]
+        fn canonical_never_panics_and_gives_a_sorted_bag_of_words(header in any::<String>()) {
+            let words = canonical(&header);
+            prop_assert!(words.windows(2).all(|w| w[0] < w[1]), "{:?}", words);
+            prop_assert!(words.iter().all(|w| !w.is_empty() && !w.contains(' ')), "{:?}", words);
+            let _ = recognise(&header);
+        }
+
+        #[test]
+        fn canonical_of_ascii_is_a_fixed_point(header in "[ -~]{0,40}") {
+            let words = canonical(&header);
+            prop_assert_eq!(canonical(&words.join(" ")), words.clone(), "{:?}", header);
+        }
+
+        #[test]
+        fn every_column_is_found_wherever_it_stands(
+            order in Just(Column::ALL.to_vec()).prop_shuffle(),
+            noise in prop::collection::vec("[a-z]{3,9} [a-z]{3,9}", 0..4),
+            cases in prop::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let noise: Vec<String> = noise.into_iter().filter(|n| recognise(n).is_none()).collect();
+            let cells: Vec<String> = order
+                .iter()
+                .map(|c| respelled(c.name(), &cases, &[0], " ", ""))
+                .chain(noise.iter().cloned())
+                .collect();
+            let map = match HeaderMap::detect(cells.iter().map(String::as_str)) {
+                Ok(map) => map,
+                Err(e) => return Err(TestCaseError::fail(format!("{cells:?}: {e}"))),
+            };
+            let want: Vec<Option<Column>> = order
+                .iter()
+                .map(|c| Some(*c))
+                .chain(noise.iter().map(|_| None))
+                .collect();
+            prop_assert_eq!(map.positions(), &want[..]);
+        }
+
+        #[test]
+        fn detect_never_panics_and_explains_itself(
+            cells in prop::collection::vec(header_cell(), 0..20),
+        ) {
+            match HeaderMap::detect(cells.iter().map(String::as_str)) {
+                Ok(map) => {
+                    prop_assert_eq!(map.width(), cells.len());
+                    prop_assert_eq!(map.used().len(), cells.len());
+                }
+                Err(err) => {
+                    if let HeaderError::DuplicateColumn { first, second, .. } = &err {
+                        prop_assert!(0 < *first && first < second && *second <= cells.len());
+                    }
+                    prop_assert!(!err.to_string().is_empty());
+                }
+            }
+        }
     }
 }

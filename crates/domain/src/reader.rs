@@ -95,6 +95,12 @@ pub trait RecordSource {
     fn next_record(&mut self) -> Result<Option<Record>, FileError>;
     /// Bytes of the file consumed so far, for progress.
     fn bytes_read(&self) -> u64;
+    /// True when a short record is normal rather than a sign of a missing
+    /// separator: a spreadsheet does not store a row's trailing empty
+    /// cells, so its rows are padded to the header instead of refused.
+    fn pads_short_rows(&self) -> bool {
+        false
+    }
 }
 
 /// Records of a delimited text file (already UTF-8).
@@ -199,7 +205,12 @@ impl<S: RecordSource> ImportReader<S> {
             match self.source.next_record()? {
                 None => return Ok(None),
                 Some(r) if is_blank(&r.cells) => continue,
-                Some(r) => return Ok(Some(self.map(r.line, r.cells))),
+                Some(mut r) => {
+                    if self.source.pads_short_rows() && r.cells.len() < self.header.width() {
+                        r.cells.resize(self.header.width(), String::new());
+                    }
+                    return Ok(Some(self.map(r.line, r.cells)));
+                }
             }
         }
     }
@@ -209,7 +220,7 @@ impl<S: RecordSource> ImportReader<S> {
         let mut cells: [Option<String>; Column::ALL.len()] = Default::default();
         for (value, column) in values.iter().zip(self.header.positions()) {
             if let Some(column) = column {
-                cells[column.index()] = Some(value.clone());
+                cells[column.index()] = Some(unguard(value).to_string());
             }
         }
         for column in self.header.positions().iter().skip(field_count).flatten() {
@@ -224,6 +235,16 @@ impl<S: RecordSource> ImportReader<S> {
             fields: values,
         }
     }
+}
+
+/// Excel keeps leading zeros in CSV exports by writing `="000123"`; the
+/// value is what is inside the quotes.
+fn unguard(cell: &str) -> &str {
+    let t = cell.trim();
+    t.strip_prefix("=\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'))
+        .unwrap_or(cell)
 }
 
 fn is_blank(cells: &[String]) -> bool {
@@ -277,6 +298,14 @@ mod tests {
             }
             assert_eq!(lines, [2, 4, 6], "{eol:?}");
         }
+    }
+
+    #[test]
+    fn excel_guarded_values_are_unwrapped() {
+        let got = rows("\"=\"\"000123\"\"\",,Doe,Jane,1980-01-02,10.00,,,\n");
+        assert_eq!(got[0].cell(Column::PatientAccountNumber), "000123");
+        assert_eq!(unguard("=\"a\"b\""), "=\"a\"b\"");
+        assert_eq!(unguard("=SUM(A1)"), "=SUM(A1)");
     }
 
     #[test]

@@ -195,6 +195,10 @@ impl RecordSource for XlsxSource {
     /// The file size times the share of rows handed out: the whole file is
     /// read when the source opens, so this only tracks progress of the
     /// caller's work, and reaches the file size with the last row.
+    fn pads_short_rows(&self) -> bool {
+        true
+    }
+
     fn bytes_read(&self) -> u64 {
         if self.finished || self.rows_emitted >= self.rows_total {
             return self.file_size;

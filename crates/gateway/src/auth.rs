@@ -43,9 +43,30 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("sign in first: the request has no bearer token".into())
+        let (token, from_cookie) = token(parts)?;
+        if from_cookie && !parts.method.is_safe() && !parts.headers.contains_key(CSRF_HEADER) {
+            // A cookie rides along with any site's request; a custom header
+            // cannot, so a change made with the cookie must carry one.
+            return Err(ApiError::CrossSite);
+        }
+        let claims = bf_auth::verify(token.trim(), &state.config.jwt_secret).map_err(|_| {
+            ApiError::Unauthorized("the sign-in token is invalid or expired".into())
         })?;
+        ensure_tenant(state, &claims.tenant).await?;
+        Ok(Caller { claims })
+    }
+}
+
+/// The cookie that carries a browser session's token.
+pub const SESSION_COOKIE: &str = "bf_session";
+
+/// The header the pages' script sends with changes made through the API.
+pub const CSRF_HEADER: &str = "x-requested-by";
+
+/// The bearer token of a request, from the Authorization header or else
+/// the session cookie; true when it came from the cookie.
+pub fn token(parts: &Parts) -> Result<(String, bool), ApiError> {
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
         let token = header
             .to_str()
             .ok()
@@ -56,12 +77,25 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
             })?;
-        let claims = bf_auth::verify(token.trim(), &state.config.jwt_secret).map_err(|_| {
-            ApiError::Unauthorized("the sign-in token is invalid or expired".into())
-        })?;
-        ensure_tenant(state, &claims.tenant).await?;
-        Ok(Caller { claims })
+        return Ok((token.to_string(), false));
     }
+    session_cookie(parts).map(|t| (t, true)).ok_or_else(|| {
+        ApiError::Unauthorized("sign in first: the request has no bearer token".into())
+    })
+}
+
+/// The session cookie's value, if the request has one.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// A tenant comes into being with its first authenticated call.

@@ -13,6 +13,8 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("this action needs the role {0}")]
     Forbidden(&'static str),
+    #[error("this change must come from the product's own pages (missing X-Requested-By)")]
+    CrossSite,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -45,6 +47,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

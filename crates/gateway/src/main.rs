@@ -1,6 +1,7 @@
 //! The gateway: HTTP API, upload storage, the outbox relay, the recorder
 //! of validation results and the submitter of approved imports.
 
+mod actions;
 mod auth;
 mod config;
 mod error;

@@ -1,25 +1,23 @@
 //! Import endpoints: upload, review, approve (Save), void.
 
 use super::upload_options::UploadOptions;
-use super::views::{Accepted, ImportList, ImportView, Posting, PostingTotals, RowPage, RowView};
+use super::views::{Accepted, ImportList, ImportView, Posting, RowPage, RowView};
+use crate::actions;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::storage;
-use crate::store::{imports, outbox, rows, tenants};
+use crate::store::{imports, outbox, rows};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use bf_auth::{ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE};
-use bf_domain::import::{
-    approve_decision, void_decision, ApproveDecision, ImportStatus, VoidDecision,
-};
+use bf_domain::import::ImportStatus;
 use bf_domain::posting::{AcceptFlagged, AcceptWord, Decisions, ExistingPolicy};
 use bf_domain::RowStatus;
 use bf_messaging::topology;
-use bf_proto::claims::VoidImportClaimsRequest;
-use bf_proto::imports::{ApproveJob, ParseJob};
+use bf_proto::imports::ParseJob;
 use prost::Message;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -305,58 +303,7 @@ pub async fn approve(
 ) -> Result<(StatusCode, Json<ImportView>), ApiError> {
     caller.require(ROLE_IMPORTS_APPROVE)?;
     let decisions = body.map(|Json(d)| d).unwrap_or_default();
-    let time_zone = tenants::time_zone(&state.pool, caller.tenant()).await?;
-    let mut tx = state.pool.begin().await?;
-    let record = imports::lock(&mut tx, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    match approve_decision(record.status(), record.approved_at.is_some()) {
-        ApproveDecision::Refuse => {
-            return Err(ApiError::Conflict(format!(
-                "this import is {}; only an import that is ready for review can be saved",
-                record.status
-            )))
-        }
-        ApproveDecision::AlreadyApproved => {}
-        decision => {
-            if decision == ApproveDecision::Start {
-                let tz = bf_domain::date::parse_time_zone(&time_zone)
-                    .ok_or_else(|| ApiError::Internal("tenant time zone is invalid".into()))?;
-                let date_of_service = bf_domain::date::local_date(chrono::Utc::now(), tz);
-                imports::set_approval(&mut tx, id, caller.user(), date_of_service).await?;
-                apply_decisions(&mut tx, id, &decisions).await?;
-            } else {
-                imports::clear_failure(&mut tx, id).await?;
-            }
-            imports::transition(
-                &mut tx,
-                &record,
-                ImportStatus::Approving,
-                caller.user(),
-                None,
-            )
-            .await?;
-            let job = ApproveJob {
-                tenant_id: caller.tenant().to_string(),
-                import_id: id.to_string(),
-            };
-            let message_id = format!("{id}:approve:{}", Uuid::now_v7());
-            outbox::add(
-                &mut tx,
-                topology::APPROVE,
-                "ApproveJob",
-                &message_id,
-                &job.encode_to_vec(),
-            )
-            .await?;
-            tracing::info!(tenant = caller.tenant(), import_id = %id, "approval queued");
-        }
-    }
-    tx.commit().await?;
-    state.outbox.notify_one();
-    let record = imports::get(&state.pool, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let record = actions::approve(&state, &caller, id, &decisions).await?;
     Ok((StatusCode::ACCEPTED, Json(record.into())))
 }
 
@@ -377,42 +324,7 @@ pub async fn void(
     Path(id): Path<Uuid>,
 ) -> Result<Json<ImportView>, ApiError> {
     caller.require(ROLE_IMPORTS_APPROVE)?;
-    let record = imports::get(&state.pool, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    match void_decision(record.status(), record.approved_at.is_some()) {
-        VoidDecision::AlreadyVoided => return Ok(Json(record.into())),
-        VoidDecision::Refuse => {
-            return Err(ApiError::Conflict(format!(
-                "this import is {}; only a saved import can be voided",
-                record.status
-            )))
-        }
-        VoidDecision::Void => {}
-    }
-    // Claims first: if the gateway stops after this, voiding again finishes
-    // the job, and the claims call changes nothing the second time.
-    let voided = state
-        .claims
-        .void_import_claims(VoidImportClaimsRequest {
-            tenant_id: caller.tenant().to_string(),
-            import_id: id.to_string(),
-            voided_by: caller.user().to_string(),
-        })
-        .await?;
-    let mut tx = state.pool.begin().await?;
-    let record = imports::lock(&mut tx, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if void_decision(record.status(), record.approved_at.is_some()) == VoidDecision::Void {
-        imports::set_voided(&mut tx, id, caller.user()).await?;
-        imports::transition(&mut tx, &record, ImportStatus::Voided, caller.user(), None).await?;
-    }
-    tx.commit().await?;
-    tracing::info!(tenant = caller.tenant(), import_id = %id, claims_voided = voided.voided, "import voided");
-    let record = imports::get(&state.pool, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let record = actions::void(&state, &caller, id).await?;
     Ok(Json(record.into()))
 }
 
@@ -425,32 +337,6 @@ pub struct DecisionsBody {
     accept_flagged: serde_json::Value,
     /// skip | post_difference | post_full
     existing_balance_forward: String,
-}
-
-/// Marks the accepted flagged rows and records the decisions; a named
-/// line that is not flagged is refused.
-async fn apply_decisions(
-    conn: &mut sqlx::PgConnection,
-    id: Uuid,
-    decisions: &Decisions,
-) -> Result<(), ApiError> {
-    let lines: Vec<i32> = decisions
-        .accept_flagged
-        .lines()
-        .iter()
-        .filter_map(|l| i32::try_from(*l).ok())
-        .collect();
-    let unknown = rows::accept(conn, id, decisions.accept_flagged.all(), &lines).await?;
-    if !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(i32::to_string).collect();
-        return Err(ApiError::BadRequest(format!(
-            "these lines are not flagged rows of this import: {}",
-            list.join(", ")
-        )));
-    }
-    let recorded = serde_json::to_value(decisions).unwrap_or_default();
-    imports::set_decisions(conn, id, &recorded).await?;
-    Ok(())
 }
 
 /// The decisions a posting preview asks about.
@@ -498,27 +384,11 @@ pub async fn posting(
             )
         })?,
     };
-    let mut tx = state.pool.begin().await?;
-    imports::lock(&mut tx, caller.tenant(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let totals =
-        |(claims, p, i): (i64, rust_decimal::Decimal, rust_decimal::Decimal)| PostingTotals {
-            claims,
-            patient_balance: bf_domain::money::normalize(p).to_string(),
-            insurance_balance: bf_domain::money::normalize(i).to_string(),
-        };
-    // Work out both answers inside a transaction that is rolled back: a
-    // preview changes nothing.
-    rows::accept(&mut tx, id, false, &[]).await?;
-    let before = totals(rows::posting(&mut tx, id, ExistingPolicy::Skip.as_str()).await?);
     let decisions = Decisions {
         accept_flagged: accept,
         existing_balance_forward: policy,
     };
-    apply_decisions(&mut tx, id, &decisions).await?;
-    let after = totals(rows::posting(&mut tx, id, policy.as_str()).await?);
-    tx.rollback().await?;
+    let (before, after) = actions::preview(&state, &caller, id, &decisions).await?;
     Ok(Json(Posting { before, after }))
 }
 

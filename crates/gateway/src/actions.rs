@@ -137,10 +137,13 @@ pub async fn preview(
         .await?
         .ok_or(ApiError::NotFound)?;
     let totals =
-        |(claims, p, i): (i64, rust_decimal::Decimal, rust_decimal::Decimal)| PostingTotals {
-            claims,
-            patient_balance: bf_domain::money::normalize(p).to_string(),
-            insurance_balance: bf_domain::money::normalize(i).to_string(),
+        |(claims, patients, p, i): (i64, i64, rust_decimal::Decimal, rust_decimal::Decimal)| {
+            PostingTotals {
+                claims,
+                patients,
+                patient_balance: bf_domain::money::normalize(p).to_string(),
+                insurance_balance: bf_domain::money::normalize(i).to_string(),
+            }
         };
     // Work out both answers inside a transaction that is rolled back: a
     // preview changes nothing.

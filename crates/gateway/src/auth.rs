@@ -43,8 +43,25 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, false).await
+    }
+}
+
+/// Verifies the request's token. `page_form` is for the pages' own form
+/// posts, which the caller has checked come from this site (Origin), so
+/// they need no script-set header.
+pub async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    page_form: bool,
+) -> Result<Caller, ApiError> {
+    {
         let (token, from_cookie) = token(parts)?;
-        if from_cookie && !parts.method.is_safe() && !parts.headers.contains_key(CSRF_HEADER) {
+        if from_cookie
+            && !page_form
+            && !parts.method.is_safe()
+            && !parts.headers.contains_key(CSRF_HEADER)
+        {
             // A cookie rides along with any site's request; a custom header
             // cannot, so a change made with the cookie must carry one.
             return Err(ApiError::CrossSite);

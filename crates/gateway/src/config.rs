@@ -17,6 +17,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Claims per CreateBalanceForwardClaims call.
     pub claims_batch_size: i64,
+    /// Offer the local sign-in page that mints tokens (never in production).
+    pub dev_signin: bool,
 }
 
 impl Config {
@@ -35,6 +37,7 @@ impl Config {
             jwt_secret: config::string("JWT_SECRET", bf_auth::DEV_SECRET),
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
             claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
+            dev_signin: config::parse("DEV_SIGNIN", true)?,
         })
     }
 }

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
+    .merge(crate::web::router())
     .layer(DefaultBodyLimit::max(max_upload))
     .with_state(state)
 }

@@ -12,6 +12,7 @@ mod state;
 mod storage;
 mod store;
 mod submitter;
+mod web;
 
 use bf_runtime::{db, objects, shutdown, telemetry};
 use state::AppState;

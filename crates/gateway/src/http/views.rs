@@ -332,6 +332,8 @@ pub struct TenantSettings {
 #[derive(Serialize, ToSchema)]
 pub struct PostingTotals {
     pub claims: i64,
+    /// Distinct patients the claims are for.
+    pub patients: i64,
     pub patient_balance: String,
     pub insurance_balance: String,
 }

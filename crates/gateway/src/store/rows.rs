@@ -324,20 +324,23 @@ pub async fn posting(
     conn: &mut PgConnection,
     import: Uuid,
     policy: &str,
-) -> Result<(i64, Decimal, Decimal), sqlx::Error> {
-    let (claims, patient, insurance): (i64, Option<Decimal>, Option<Decimal>) = sqlx::query_as(
+) -> Result<(i64, i64, Decimal, Decimal), sqlx::Error> {
+    let (claims, patients, patient, insurance): (i64, i64, Option<Decimal>, Option<Decimal>) = sqlx::query_as(
         "WITH r AS (
-             SELECT patient_balance AS pb, COALESCE(insurance_balance, 0) AS ib, prior IS NOT NULL AS has_prior,
+             SELECT matched_patient_id AS pid, patient_balance AS pb, COALESCE(insurance_balance, 0) AS ib,
+                    prior IS NOT NULL AS has_prior,
                     COALESCE((prior->>'patient_amount')::numeric, 0) AS ppb,
                     COALESCE((prior->>'insurance_amount')::numeric, 0) AS pib
                FROM import_rows
               WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted))
          ), a AS (
-             SELECT CASE WHEN has_prior AND $2 = 'post_difference' THEN pb - ppb ELSE pb END AS p,
+             SELECT pid, CASE WHEN has_prior AND $2 = 'post_difference' THEN pb - ppb ELSE pb END AS p,
                     CASE WHEN has_prior AND $2 = 'post_difference' THEN ib - pib ELSE ib END AS i
                FROM r WHERE NOT (has_prior AND $2 = 'skip')
          )
-         SELECT count(*) FILTER (WHERE p <> 0 OR i <> 0), sum(p), sum(i) FROM a",
+         SELECT count(*) FILTER (WHERE p <> 0 OR i <> 0),
+                count(DISTINCT pid) FILTER (WHERE p <> 0 OR i <> 0),
+                sum(p) FILTER (WHERE p <> 0 OR i <> 0), sum(i) FILTER (WHERE p <> 0 OR i <> 0) FROM a",
     )
     .bind(import)
     .bind(policy)
@@ -345,7 +348,55 @@ pub async fn posting(
     .await?;
     Ok((
         claims,
+        patients,
         patient.unwrap_or_default(),
         insurance.unwrap_or_default(),
     ))
+}
+
+/// Rows found by a line number or an account number, by line.
+pub async fn search(
+    pool: &PgPool,
+    tenant: &str,
+    import: Uuid,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<RowRecord>, sqlx::Error> {
+    let line: Option<i32> = query.trim().parse().ok();
+    sqlx::query_as(
+        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
+                raw, normalized, prior, accepted, not_posted
+           FROM import_rows
+          WHERE tenant_id = $1 AND import_id = $2
+            AND (line = $3 OR cells->>'patient_account_number' = $4 OR matched_patient_id = $4)
+          ORDER BY line LIMIT $5",
+    )
+    .bind(tenant)
+    .bind(import)
+    .bind(line)
+    .bind(query.trim())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Patients who got a BF claim from this import, for links to their
+/// claim histories.
+pub async fn posted_patients(
+    pool: &PgPool,
+    tenant: &str,
+    import: Uuid,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT matched_patient_id FROM import_rows
+          WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id IS NOT NULL
+            AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND not_posted IS NULL
+          ORDER BY 1 LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(import)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }

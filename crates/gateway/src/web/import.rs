@@ -279,7 +279,10 @@ fn save_form(r: &ImportRecord) -> Markup {
             fieldset {
                 legend { "Flagged rows (" (r.count_flagged) ")" }
                 label { input type="radio" name="accept_flagged" value="none" checked; " Leave flagged rows out" }
-                label { input type="radio" name="accept_flagged" value="all"; " Import flagged rows too (I checked them)" }
+                label { input type="radio" name="accept_flagged" value="all"; " Import all flagged rows (I checked them)" }
+                label { input #accept-some type="radio" name="accept_flagged" value="lines"; " Import only these flagged lines:" }
+                label.sr-only for="accept-lines" { "Flagged lines to import" }
+                input #accept-lines type="text" name="accept_lines" inputmode="numeric" placeholder="e.g. 12, 40, 41";
             }
             label for="existing-policy" { "Patients who already have a Balance Forward claim from an earlier import"
                 span.hint { "Balances can be imported more than once during a migration; never double one by mistake." } }
@@ -298,14 +301,16 @@ fn save_form(r: &ImportRecord) -> Markup {
 #[derive(Deserialize)]
 pub struct SaveChoices {
     accept_flagged: Option<String>,
+    accept_lines: Option<String>,
     existing_balance_forward: Option<String>,
 }
 
 impl SaveChoices {
-    fn decisions(&self) -> Decisions {
-        Decisions {
+    fn decisions(&self) -> Result<Decisions, ApiError> {
+        Ok(Decisions {
             accept_flagged: match self.accept_flagged.as_deref() {
                 Some("all") => AcceptFlagged::Word(AcceptWord::All),
+                Some("lines") => AcceptFlagged::Lines(self.lines()?),
                 _ => AcceptFlagged::Word(AcceptWord::None),
             },
             existing_balance_forward: match self.existing_balance_forward.as_deref() {
@@ -313,7 +318,24 @@ impl SaveChoices {
                 Some("post_full") => ExistingPolicy::PostFull,
                 _ => ExistingPolicy::Skip,
             },
-        }
+        })
+    }
+
+    /// "12, 40 41" → [12, 40, 41].
+    fn lines(&self) -> Result<Vec<u32>, ApiError> {
+        self.accept_lines
+            .as_deref()
+            .unwrap_or("")
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<u32>().map_err(|_| {
+                    ApiError::BadRequest(
+                        "the lines to import must be line numbers separated by commas".into(),
+                    )
+                })
+            })
+            .collect()
     }
 }
 
@@ -326,7 +348,7 @@ pub async fn save_page(
     Query(choices): Query<SaveChoices>,
 ) -> Result<Html<String>, PageError> {
     let record = load(&state, &caller, &id).await?;
-    let decisions = choices.decisions();
+    let decisions = choices.decisions()?;
     let (_, after) = actions::preview(&state, &caller, record.import_id, &decisions).await?;
     let settings = tenants::settings(&state.pool, caller.tenant()).await?;
     let today = bf_domain::date::parse_time_zone(&settings.time_zone)
@@ -343,11 +365,12 @@ pub async fn save_page(
             " (" (format::money(patient)) " patient, " (format::money(insurance)) " insurance), dated " strong { (today) }
             ", for " (after.patients) " patients."
         }
-        p { "Flagged rows: " (if decisions.accept_flagged.all() { "imported" } else { "left out" })
+        p { "Flagged rows: " (if decisions.accept_flagged.all() { "all imported".to_string() } else if decisions.accept_flagged.lines().is_empty() { "left out".to_string() } else { format!("lines {} imported", decisions.accept_flagged.lines().iter().map(u32::to_string).collect::<Vec<_>>().join(", ")) })
             ". Patients with an earlier Balance Forward claim: " (match decisions.existing_balance_forward {
                 ExistingPolicy::Skip => "skipped", ExistingPolicy::PostDifference => "only the difference is posted", ExistingPolicy::PostFull => "the full balance is posted again" }) "." }
         form #confirm-form method="post" action={ "/imports/" (record.import_id) "/save" } {
             input type="hidden" name="accept_flagged" value=(choices.accept_flagged.clone().unwrap_or_else(|| "none".into()));
+            input type="hidden" name="accept_lines" value=(choices.accept_lines.clone().unwrap_or_default());
             input type="hidden" name="existing_balance_forward" value=(decisions.existing_balance_forward.as_str());
             div.row-actions {
                 button #confirm-save type="submit" { "Save " (after.claims) " claims" }
@@ -369,7 +392,7 @@ pub async fn save(
 ) -> Result<Response, PageError> {
     caller.require(ROLE_IMPORTS_APPROVE)?;
     let record = load(&state, &caller, &id).await?;
-    actions::approve(&state, &caller, record.import_id, &choices.decisions()).await?;
+    actions::approve(&state, &caller, record.import_id, &choices.decisions()?).await?;
     Ok(Redirect::to(&format!("/imports/{}", record.import_id)).into_response())
 }
 

@@ -4,8 +4,9 @@
 # Sourced, not run. It finds the repository root, sets the BF_* environment
 # that the services and bfctl read (only where the caller has not set a
 # value), and defines:
-#   ensure_infra      make sure build tools, PostgreSQL and RabbitMQ are here
-#                     and answering on loopback (installs only what is missing)
+#   ensure_infra      make sure build tools, Chromium and chromedriver (for the
+#                     browser tests), PostgreSQL and RabbitMQ are here and
+#                     answering on loopback (installs only what is missing)
 #   ensure_databases  create the gateway's and the claims' databases if missing
 #   build_bins        build the service binaries (debug, as the tests use)
 #   start_service / stop_service / wait_healthy / gateway_url
@@ -320,11 +321,29 @@ bf_ensure_rabbitmq() {
 }
 
 # ---------------------------------------------------------------------------
+# Chromium and chromedriver, for the browser tests (tests/browser.rs)
+# ---------------------------------------------------------------------------
+
+# Debian's chromium and chromium-driver: the versions always match, and
+# nothing is downloaded at test time (the tests have no network).
+bf_ensure_browser() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+    if ((${#missing[@]} > 0)); then
+        bf_apt_install "${missing[@]}"
+    else
+        bf_log "Chromium and chromedriver present"
+    fi
+}
+
+# ---------------------------------------------------------------------------
 # The entry points used by the scripts
 # ---------------------------------------------------------------------------
 
 ensure_infra() {
     bf_ensure_build_tools
+    bf_ensure_browser
     bf_ensure_postgres
     bf_ensure_rabbitmq
 }

@@ -4,6 +4,7 @@
 //! and leave nothing behind.
 
 pub mod api;
+pub mod browser;
 pub mod files;
 pub mod xlsx;
 

@@ -44,7 +44,7 @@ pub async fn page(
                     @for r in &records {
                         tr data-import-id=(r.import_id) {
                             td { a href={ "/imports/" (r.import_id) } { (r.file_name) } }
-                            td.status.{ "status-" (r.status) } { (format::status(&r.status)) }
+                            td.status.{ "status-" (r.status) } data-status=(r.status) { (format::status(&r.status)) }
                             td.num { (r.count_total) } td.num { (r.count_valid) } td.num { (r.count_flagged) } td.num { (r.count_invalid) }
                             td.num { (format::money(r.total_patient_balance)) }
                             td { (format::moment(r.uploaded_at)) " by " (r.uploaded_by) }

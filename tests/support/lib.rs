@@ -6,6 +6,7 @@
 pub mod api;
 pub mod browser;
 pub mod files;
+pub mod otlp;
 pub mod xlsx;
 
 use anyhow::{bail, Context, Result};
@@ -265,6 +266,15 @@ impl Stack {
     /// A client with every role, for the common case.
     pub fn billing_lead(&self, tenant: &str) -> api::Api {
         self.client(tenant, "lead@example.test", &api::ALL_ROLES)
+    }
+
+    /// Everything the three services logged so far.
+    pub fn logs(&self) -> String {
+        ["claims", "gateway", "validator"]
+            .iter()
+            .map(|s| std::fs::read_to_string(self.dir.join(format!("{s}.log"))).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Claims in the ledger for one import, whatever their state.

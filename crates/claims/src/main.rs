@@ -14,7 +14,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/cl
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("claims");
+    let _telemetry = telemetry::init("claims");
     let config = config::Config::load()?;
     let pool = db::open(
         &config.database_url,
@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
 
     tracing::info!(addr = %config.grpc_addr, "claims gRPC listening");
     tonic::transport::Server::builder()
+        .trace_fn(bf_runtime::trace_context::grpc_server_span)
         .add_service(health_service)
         .add_service(ClaimsServer::new(service))
         .serve_with_shutdown(config.grpc_addr, shutdown.cancelled_owned())

@@ -13,13 +13,48 @@ use bf_domain::posting::{Decisions, ExistingPolicy};
 use bf_messaging::topology;
 use bf_proto::claims::VoidImportClaimsRequest;
 use bf_proto::imports::ApproveJob;
+use bf_runtime::trace_context;
 use prost::Message;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Save: records who, when, the Date of Service and the decisions, and
 /// queues the claims job, all in one transaction. Repeating it changes
 /// nothing.
 pub async fn approve(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    decisions: &Decisions,
+) -> Result<ImportRecord, ApiError> {
+    let span = import_span("import.approve", state, caller, id).await?;
+    approve_now(state, caller, id, decisions)
+        .instrument(span)
+        .await
+}
+
+/// A span in the import's own trace (the upload's), so Save and Void are
+/// part of the one trace of the import.
+async fn import_span(
+    name: &'static str,
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<tracing::Span, ApiError> {
+    let record = imports::get(&state.pool, caller.tenant(), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let span = match name {
+        "import.void" => {
+            tracing::info_span!("import.void", tenant = caller.tenant(), import_id = %id)
+        }
+        _ => tracing::info_span!("import.approve", tenant = caller.tenant(), import_id = %id),
+    };
+    trace_context::continue_from(&span, &record.trace());
+    Ok(span)
+}
+
+async fn approve_now(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
@@ -83,6 +118,11 @@ pub async fn approve(
 /// Void: voids the import's claims, then marks it voided. Repeating it
 /// changes nothing.
 pub async fn void(state: &AppState, caller: &Caller, id: Uuid) -> Result<ImportRecord, ApiError> {
+    let span = import_span("import.void", state, caller, id).await?;
+    void_now(state, caller, id).instrument(span).await
+}
+
+async fn void_now(state: &AppState, caller: &Caller, id: Uuid) -> Result<ImportRecord, ApiError> {
     let record = imports::get(&state.pool, caller.tenant(), id)
         .await?
         .ok_or(ApiError::NotFound)?;

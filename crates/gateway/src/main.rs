@@ -23,7 +23,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/ga
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("gateway");
+    let _telemetry = telemetry::init("gateway");
     let config = Arc::new(config::Config::load()?);
     let pool = db::open(
         &config.database_url,

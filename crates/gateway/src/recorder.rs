@@ -18,6 +18,7 @@ use sqlx::{PgConnection, PgPool};
 use std::str::FromStr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Who the audit trail names for the validator's transitions.
@@ -53,7 +54,28 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
     let Ok(import_id) = Uuid::parse_str(&event.import_id) else {
         return Disposition::Reject("import event without a valid import id".into());
     };
-    match apply(pool, &event, import_id).await {
+    let kind = match &event.event {
+        Some(Event::Started(_)) => "started",
+        Some(Event::Batch(_)) => "batch",
+        Some(Event::Completed(_)) => "completed",
+        Some(Event::Failed(_)) => "failed",
+        None => "empty",
+    };
+    let (seq, rows) = match &event.event {
+        Some(Event::Batch(b)) => (i64::from(b.seq), b.rows.len() as i64),
+        _ => (-1, 0),
+    };
+    let span = tracing::info_span!(
+        "import.record",
+        tenant = %event.tenant_id,
+        import_id = %import_id,
+        event = kind,
+        batch_seq = seq,
+        rows,
+        redeliveries = message.redeliveries
+    );
+    bf_runtime::trace_context::continue_from(&span, &message.trace);
+    match apply(pool, &event, import_id).instrument(span).await {
         Ok(()) => Disposition::Done,
         Err(_) if message.last_attempt => {
             let reason = "the results of this file could not be recorded; upload it again";

@@ -4,11 +4,13 @@
 
 use crate::store::outbox;
 use bf_messaging::{supervise, Broker, BrokerError, Publisher};
+use bf_runtime::trace_context::{self, Carrier};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Messages published per transaction.
 const BATCH: i64 = 100;
@@ -73,8 +75,23 @@ async fn publish_pending(pool: &PgPool, publisher: &Publisher) -> Result<usize, 
         let queue = message
             .queue()
             .ok_or(RelayError::UnknownQueue(message.id))?;
+        let parent: Carrier = message
+            .trace_context
+            .clone()
+            .and_then(|t| serde_json::from_value(t).ok())
+            .unwrap_or_default();
+        let span = tracing::info_span!("outbox.publish", kind = %message.kind, queue = queue.name, outbox_id = message.id);
+        trace_context::continue_from(&span, &parent);
+        let headers = span.in_scope(trace_context::current);
         publisher
-            .publish(queue, &message.kind, &message.message_id, &message.payload)
+            .publish(
+                queue,
+                &message.kind,
+                &message.message_id,
+                &message.payload,
+                &headers,
+            )
+            .instrument(span)
             .await?;
         ids.push(message.id);
     }

@@ -21,6 +21,7 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Who the audit trail names for the submitter's transitions.
@@ -73,7 +74,18 @@ impl Submitter {
         let Ok(import_id) = Uuid::parse_str(&job.import_id) else {
             return Disposition::Reject("approve job without a valid import id".into());
         };
-        match self.submit(&job.tenant_id, import_id).await {
+        let span = tracing::info_span!(
+            "import.claims",
+            tenant = %job.tenant_id,
+            import_id = %import_id,
+            redeliveries = message.redeliveries
+        );
+        bf_runtime::trace_context::continue_from(&span, &message.trace);
+        match self
+            .submit(&job.tenant_id, import_id)
+            .instrument(span)
+            .await
+        {
             Ok(()) => Disposition::Done,
             Err(e) if message.last_attempt => {
                 let reason = format!(
@@ -118,11 +130,18 @@ impl Submitter {
                     .collect(),
             };
             let claims = request.claims.len() as i32;
+            let batch_span = tracing::info_span!(
+                "claims.batch",
+                through_line = last,
+                rows = batch.len(),
+                claims
+            );
             let answer = if request.claims.is_empty() {
                 Default::default()
             } else {
                 self.claims
                     .create_balance_forward_claims(request)
+                    .instrument(batch_span)
                     .await
                     .map_err(|s| SubmitError::Claims(s.code()))?
             };

@@ -9,6 +9,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::Channel;
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,8 @@ pub struct Message {
     pub redeliveries: u32,
     /// True on the last delivery before it is dead-lettered.
     pub last_attempt: bool,
+    /// The publisher's W3C trace context (`traceparent`, `tracestate`).
+    pub trace: HashMap<String, String>,
 }
 
 /// Consumes `queue` until `shutdown` is cancelled or the channel fails.
@@ -79,6 +82,7 @@ where
             payload: std::mem::take(&mut delivery.data),
             redeliveries,
             last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
+            trace: trace_context(&delivery),
         };
         let handling = handler(message);
         tokio::pin!(handling);
@@ -135,6 +139,20 @@ async fn settle(
         }
     }
     Ok(())
+}
+
+/// The trace context headers of a delivery.
+fn trace_context(delivery: &Delivery) -> HashMap<String, String> {
+    let Some(headers) = delivery.properties.headers() else {
+        return HashMap::new();
+    };
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|key| match headers.inner().get(key) {
+            Some(AMQPValue::LongString(v)) => Some((key.to_string(), v.to_string())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The broker's count of earlier deliveries (quorum queues' header).

@@ -7,6 +7,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
+use std::collections::HashMap;
 
 /// A confirm-mode channel for publishing.
 pub struct Publisher {
@@ -31,9 +32,17 @@ impl Publisher {
         kind: &str,
         message_id: &str,
         payload: &[u8],
+        trace: &HashMap<String, String>,
     ) -> Result<(), BrokerError> {
         let mut headers = FieldTable::default();
         headers.insert("bf-kind".into(), AMQPValue::LongString(kind.into()));
+        for (key, value) in trace {
+            // W3C trace context, so the consumer's span continues this trace.
+            headers.insert(
+                key.as_str().into(),
+                AMQPValue::LongString(value.as_str().into()),
+            );
+        }
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/x-protobuf".into())

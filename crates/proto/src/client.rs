@@ -8,6 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
+use tracing::Instrument;
 
 /// A cheap-to-clone client; the channel reconnects by itself.
 #[derive(Clone)]
@@ -34,24 +35,32 @@ impl ClaimsClient {
 
     /// Calls `op` until it succeeds, fails for good, or the retry budget
     /// is spent.
-    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, Status>
+    async fn retrying<T, F, Fut>(&self, rpc: &'static str, mut op: F) -> Result<T, Status>
     where
         F: FnMut(Grpc<Channel>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
-        let deadline = tokio::time::Instant::now() + self.retry_budget;
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match op(self.inner.clone()).await {
-                Ok(r) => return Ok(r.into_inner()),
-                Err(s) if transient(s.code()) && tokio::time::Instant::now() + pause < deadline => {
-                    tracing::warn!(code = ?s.code(), "claims call failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(3));
+        let span = tracing::info_span!("claims.call", rpc, attempts = tracing::field::Empty);
+        async {
+            let deadline = tokio::time::Instant::now() + self.retry_budget;
+            let mut pause = Duration::from_millis(100);
+            let mut attempts = 0u32;
+            loop {
+                attempts += 1;
+                tracing::Span::current().record("attempts", attempts);
+                match op(self.inner.clone()).await {
+                    Ok(r) => return Ok(r.into_inner()),
+                    Err(s) if transient(s.code()) && tokio::time::Instant::now() + pause < deadline => {
+                        tracing::warn!(rpc, code = ?s.code(), attempts, "claims call failed; retrying");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(3));
+                    }
+                    Err(s) => return Err(s),
                 }
-                Err(s) => return Err(s),
             }
         }
+        .instrument(span)
+        .await
     }
 
     /// See the gRPC method of the same name.
@@ -59,8 +68,8 @@ impl ClaimsClient {
         &self,
         req: UpsertPatientsRequest,
     ) -> Result<UpsertPatientsResponse, Status> {
-        self.retrying(|mut c| {
-            let req = req.clone();
+        self.retrying("upsert_patients", |mut c| {
+            let req = traced(req.clone());
             async move { c.upsert_patients(req).await }
         })
         .await
@@ -71,8 +80,8 @@ impl ClaimsClient {
         &self,
         req: MatchPatientsRequest,
     ) -> Result<MatchPatientsResponse, Status> {
-        self.retrying(|mut c| {
-            let req = req.clone();
+        self.retrying("match_patients", |mut c| {
+            let req = traced(req.clone());
             async move { c.match_patients(req).await }
         })
         .await
@@ -83,8 +92,8 @@ impl ClaimsClient {
         &self,
         req: CreateBalanceForwardClaimsRequest,
     ) -> Result<CreateBalanceForwardClaimsResponse, Status> {
-        self.retrying(|mut c| {
-            let req = req.clone();
+        self.retrying("create_balance_forward_claims", |mut c| {
+            let req = traced(req.clone());
             async move { c.create_balance_forward_claims(req).await }
         })
         .await
@@ -95,8 +104,8 @@ impl ClaimsClient {
         &self,
         req: ListPatientClaimsRequest,
     ) -> Result<ListPatientClaimsResponse, Status> {
-        self.retrying(|mut c| {
-            let req = req.clone();
+        self.retrying("list_patient_claims", |mut c| {
+            let req = traced(req.clone());
             async move { c.list_patient_claims(req).await }
         })
         .await
@@ -107,12 +116,20 @@ impl ClaimsClient {
         &self,
         req: VoidImportClaimsRequest,
     ) -> Result<VoidImportClaimsResponse, Status> {
-        self.retrying(|mut c| {
-            let req = req.clone();
+        self.retrying("void_import_claims", |mut c| {
+            let req = traced(req.clone());
             async move { c.void_import_claims(req).await }
         })
         .await
     }
+}
+
+/// A request carrying the current span's trace context, so the claims
+/// service's spans join the caller's trace.
+fn traced<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    bf_runtime::trace_context::inject_grpc(request.metadata_mut());
+    request
 }
 
 /// Codes that mean "not now" rather than "never".

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod db;
+pub mod log_format;
 pub mod objects;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;

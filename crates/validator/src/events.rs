@@ -22,8 +22,10 @@ impl Events<'_> {
             event: Some(event),
         };
         let id = format!("{}:{message_id}", self.import_id);
+        // The recorder's span continues this one.
+        let trace = bf_runtime::trace_context::current();
         self.publisher
-            .publish(EVENTS, "ImportEvent", &id, &message.encode_to_vec())
+            .publish(EVENTS, "ImportEvent", &id, &message.encode_to_vec(), &trace)
             .await
     }
 }

@@ -16,6 +16,7 @@ use bf_proto::ClaimsClient;
 use object_store::ObjectStore;
 use prost::Message as _;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// What a parse needs.
 #[derive(Clone)]
@@ -50,7 +51,17 @@ impl Parser {
             tenant_id: &job.tenant_id,
             import_id: &job.import_id,
         };
-        match self.parse(&job, &events).await {
+        let span = tracing::info_span!(
+            "import.parse",
+            tenant = %job.tenant_id,
+            import_id = %job.import_id,
+            size_bytes = job.size_bytes,
+            redeliveries = message.redeliveries,
+            rows = tracing::field::Empty,
+            batches = tracing::field::Empty
+        );
+        bf_runtime::trace_context::continue_from(&span, &message.trace);
+        match self.parse(&job, &events).instrument(span).await {
             Ok(rows) => {
                 tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "parse complete");
                 Disposition::Done
@@ -102,16 +113,27 @@ impl Parser {
                     rows: mut batch,
                     bytes_read,
                 } => {
-                    match_rows(&self.claims, &job.tenant_id, &job.import_id, &mut batch)
-                        .await
-                        .map_err(|s| JobError::Matching(s.code()))?;
+                    let batch_span = tracing::info_span!(
+                        "import.batch",
+                        batch_seq = seq,
+                        rows = batch.len(),
+                        bytes_read
+                    );
+                    async {
+                        match_rows(&self.claims, &job.tenant_id, &job.import_id, &mut batch)
+                            .await
+                            .map_err(|s| JobError::Matching(s.code()))?;
+                        let event = Event::Batch(RowBatch {
+                            seq,
+                            bytes_read,
+                            rows: batch.iter().map(row_result).collect(),
+                        });
+                        events.send(event, &format!("batch:{seq}")).await?;
+                        Ok::<(), JobError>(())
+                    }
+                    .instrument(batch_span)
+                    .await?;
                     rows += batch.len() as u32;
-                    let event = Event::Batch(RowBatch {
-                        seq,
-                        bytes_read,
-                        rows: batch.iter().map(row_result).collect(),
-                    });
-                    events.send(event, &format!("batch:{seq}")).await?;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
                 }
@@ -125,6 +147,8 @@ impl Parser {
                 Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
             }
         }
+        tracing::Span::current().record("rows", rows);
+        tracing::Span::current().record("batches", seq);
         let completed = ParseCompleted { batches: seq, rows };
         events
             .send(Event::Completed(completed), "completed")

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("validator");
+    let _telemetry = telemetry::init("validator");
     let config = config::Config::load()?;
     let parser = job::Parser {
         objects: objects::open(&config.object_store)?,

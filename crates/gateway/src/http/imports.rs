@@ -36,6 +36,7 @@ use uuid::Uuid;
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "import.upload", skip_all, fields(tenant = %caller.tenant(), import_id = tracing::field::Empty, size_bytes = tracing::field::Empty))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,6 +46,7 @@ pub async fn upload(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(ROLE_IMPORTS_WRITE)?;
     let import_id = Uuid::now_v7();
+    tracing::Span::current().record("import_id", tracing::field::display(import_id));
     let key = storage::object_key(caller.tenant(), import_id);
     let max = state.config.max_upload_bytes;
     let is_multipart = headers
@@ -108,6 +110,7 @@ pub async fn upload(
         return Err(e);
     }
     state.outbox.notify_one();
+    tracing::Span::current().record("size_bytes", stored.size_bytes);
     tracing::info!(tenant = caller.tenant(), %import_id, size_bytes = stored.size_bytes, "import queued");
     let location = format!("/v1/imports/{import_id}");
     Ok((

@@ -46,9 +46,18 @@ pub struct ImportRecord {
     pub decisions: Option<serde_json::Value>,
     pub file_totals: Option<serde_json::Value>,
     pub claims_refused: i32,
+    pub trace_context: Option<serde_json::Value>,
 }
 
 impl ImportRecord {
+    /// The trace this import's work continues (the upload's).
+    pub fn trace(&self) -> bf_runtime::trace_context::Carrier {
+        self.trace_context
+            .clone()
+            .and_then(|t| serde_json::from_value(t).ok())
+            .unwrap_or_default()
+    }
+
     /// The stored state; the CHECK constraint guarantees it parses.
     pub fn status(&self) -> ImportStatus {
         ImportStatus::parse(&self.status).unwrap_or(ImportStatus::Failed)
@@ -75,14 +84,14 @@ const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha2
     count_total, count_valid, count_flagged, count_invalid, count_skipped,
     total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
     date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
-    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused";
+    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused, trace_context";
 
 /// Creates a queued import and its first audit entry.
 pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO imports (import_id, tenant_id, status, file_name, object_key, size_bytes,
-                              sha256, uploaded_by, options, expected_totals)
-         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
+                              sha256, uploaded_by, options, expected_totals, trace_context)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new.import_id)
     .bind(new.tenant_id)
@@ -93,6 +102,8 @@ pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), 
     .bind(new.uploaded_by)
     .bind(new.options)
     .bind(new.expected_totals)
+    // The import's trace: Save and every job continue it.
+    .bind(serde_json::to_value(bf_runtime::trace_context::current()).unwrap_or_default())
     .execute(&mut *conn)
     .await?;
     audit(

@@ -12,6 +12,8 @@ pub struct Pending {
     pub kind: String,
     pub message_id: String,
     pub payload: Vec<u8>,
+    /// The trace context of the request that wrote it.
+    pub trace_context: Option<serde_json::Value>,
 }
 
 impl Pending {
@@ -21,7 +23,8 @@ impl Pending {
     }
 }
 
-/// Adds a message inside the caller's transaction.
+/// Adds a message inside the caller's transaction, with the current
+/// span's trace context so its consumer continues the trace.
 pub async fn add(
     conn: &mut PgConnection,
     queue: Queue,
@@ -29,14 +32,17 @@ pub async fn add(
     message_id: &str,
     payload: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (queue, kind, message_id, payload) VALUES ($1, $2, $3, $4)")
-        .bind(queue.name)
-        .bind(kind)
-        .bind(message_id)
-        .bind(payload)
-        .execute(conn)
-        .await?;
-    // Wakes relays in other gateway processes at commit.
+    let trace = serde_json::to_value(bf_runtime::trace_context::current()).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO outbox (queue, kind, message_id, payload, trace_context) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(queue.name)
+    .bind(kind)
+    .bind(message_id)
+    .bind(payload)
+    .bind(trace)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -47,7 +53,7 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Pending>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, queue, kind, message_id, payload FROM outbox
+        "SELECT id, queue, kind, message_id, payload, trace_context FROM outbox
           WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)

@@ -201,3 +201,148 @@ async fn one_import_is_one_trace_through_every_stage_with_no_patient_data_in_it(
     );
     Ok(())
 }
+
+/// The value of one Prometheus sample (`name{labels} value`), 0 when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn scrape(url: &str) -> anyhow::Result<String> {
+    Ok(reqwest::get(url).await?.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_exactly_what_the_import_did() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = bf_e2e::files::generate(200);
+    let e = &file.expected;
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("m.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
+        .await?;
+    assert_eq!(
+        api.post(&format!("/v1/imports/{id}/approve")).await?.status,
+        StatusCode::ACCEPTED
+    );
+    api.wait_for(&id, &["completed"], Duration::from_secs(60))
+        .await?;
+
+    let gateway = scrape(&format!("{}/metrics", stack.gateway_url)).await?;
+    for (outcome, n) in [
+        ("valid", e.valid),
+        ("flagged", e.flagged),
+        ("invalid", e.invalid),
+        ("skipped", e.skipped),
+    ] {
+        assert_eq!(
+            sample(
+                &gateway,
+                &format!("bf_rows_recorded_total{{outcome=\"{outcome}\"}}")
+            ),
+            n as f64,
+            "{outcome}"
+        );
+    }
+    assert_eq!(
+        sample(&gateway, "bf_claims_total{result=\"created\"}"),
+        e.valid as f64
+    );
+    assert_eq!(sample(&gateway, "bf_imports{state=\"completed\"}"), 1.0);
+    assert_eq!(sample(&gateway, "bf_outbox_backlog"), 0.0);
+    assert!(
+        sample(
+            &gateway,
+            "bf_messages_total{outcome=\"done\",queue=\"imports.events\"}"
+        ) >= 3.0
+    );
+    assert!(gateway.contains("bf_http_request_duration_seconds_count{route=\"/v1/imports/patient-balances\",status=\"202\"}"));
+
+    let validator = scrape(&stack.validator_metrics_url).await?;
+    let validated: f64 = ["valid", "flagged", "invalid", "skipped"]
+        .iter()
+        .map(|o| {
+            sample(
+                &validator,
+                &format!("bf_rows_validated_total{{outcome=\"{o}\"}}"),
+            )
+        })
+        .sum();
+    assert_eq!(validated, e.total as f64, "every row is validated once");
+    assert!(
+        sample(
+            &validator,
+            "bf_grpc_client_duration_seconds_count{outcome=\"ok\",rpc=\"match_patients\"}"
+        ) >= 1.0
+    );
+
+    let claims = scrape(&stack.claims_metrics_url).await?;
+    assert!(sample(&claims, "bf_grpc_server_duration_seconds_count{code=\"0\",method=\"CreateBalanceForwardClaims\"}") >= 1.0, "{claims}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ops_view_shows_every_tenants_imports_and_reports_a_stalled_one() -> anyhow::Result<()>
+{
+    let collector = Collector::start().await?;
+    let mut stack = Stack::start_with(Options {
+        env: vec![
+            ("BF_STALL_AFTER_SECS".into(), "1".into()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                collector.endpoint.clone(),
+            ),
+        ],
+    })
+    .await?;
+    let a = stack.billing_lead("practice-ops-a");
+    let file = bf_e2e::files::generate(20);
+    a.load_patients(&file.patients).await?;
+    let done = a.upload("a.csv", &file.csv).await?;
+    a.wait_for(&done, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+
+    // With no validator, the next upload stays queued and is reported stalled.
+    stack.kill("validator")?;
+    let b = stack.billing_lead("practice-ops-b");
+    let stuck = b.upload("b.csv", &file.csv).await?;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let ops = stack.client("operator", "ops@host", &[bf_auth::ROLE_OPS]);
+    let view = ops.get("/v1/ops/imports").await?;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+    let imports = view.body["imports"].as_array().cloned().unwrap_or_default();
+    let find = |id: &str| {
+        imports
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(find(&done)["tenant_id"], "practice-ops-a");
+    assert_eq!(find(&done)["status"], "ready_for_review");
+    assert_eq!(find(&done)["rows_done"], 20);
+    assert_eq!(find(&done)["stalled"], false);
+    assert!(find(&done)["trace_id"]
+        .as_str()
+        .is_some_and(|t| t.len() == 32));
+    assert_eq!(find(&stuck)["tenant_id"], "practice-ops-b");
+    assert_eq!(find(&stuck)["status"], "queued");
+    assert_eq!(find(&stuck)["stalled"], true);
+    // No patient data in the ops view.
+    for word in ["Peña", "Nguyễn", "Zoë"] {
+        assert!(!view.text.contains(word));
+    }
+    let metrics = scrape(&format!("{}/metrics", stack.gateway_url)).await?;
+    assert_eq!(sample(&metrics, "bf_imports_stalled"), 1.0);
+    // Not for a billing lead.
+    assert_eq!(
+        a.get("/v1/ops/imports").await?.status,
+        StatusCode::FORBIDDEN
+    );
+    Ok(())
+}

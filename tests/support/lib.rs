@@ -96,6 +96,9 @@ pub struct Stack {
     pub name: String,
     pub gateway_url: String,
     pub amqp_url: String,
+    /// The validator's and the claims service's `/metrics` servers.
+    pub validator_metrics_url: String,
+    pub claims_metrics_url: String,
     /// The claims service's database, for assertions on the ledger.
     pub claims_db: PgPool,
     /// The gateway's database, for assertions on imports.
@@ -140,6 +143,8 @@ impl Stack {
         std::fs::create_dir_all(&dir)?;
         let grpc_port = free_port()?;
         let http_port = free_port()?;
+        let validator_metrics = free_port()?;
+        let claims_metrics = free_port()?;
         let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
         let mut env: HashMap<String, String> = [
             (
@@ -155,6 +160,14 @@ impl Stack {
             ("BF_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
             ("BF_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
             ("BF_CLAIMS_URL", format!("http://127.0.0.1:{grpc_port}")),
+            (
+                "BF_VALIDATOR_METRICS_ADDR",
+                format!("127.0.0.1:{validator_metrics}"),
+            ),
+            (
+                "BF_CLAIMS_METRICS_ADDR",
+                format!("127.0.0.1:{claims_metrics}"),
+            ),
             ("BF_JWT_SECRET", api::SECRET.to_string()),
             ("BF_LOG", "info".to_string()),
             ("BF_GATEWAY_DB_MAX_CONNECTIONS", "5".to_string()),
@@ -166,6 +179,8 @@ impl Stack {
         env.extend(options.env);
         let mut stack = Stack {
             gateway_url: format!("http://127.0.0.1:{http_port}"),
+            validator_metrics_url: format!("http://127.0.0.1:{validator_metrics}/metrics"),
+            claims_metrics_url: format!("http://127.0.0.1:{claims_metrics}/metrics"),
             claims_db: PgPoolOptions::new()
                 .max_connections(2)
                 .connect(&database_url(&format!("{name}_cl")))

@@ -10,6 +10,8 @@ pub const ROLE_IMPORTS_WRITE: &str = "imports:write";
 pub const ROLE_IMPORTS_APPROVE: &str = "imports:approve";
 /// May load the patient directory.
 pub const ROLE_PATIENTS_WRITE: &str = "patients:write";
+/// May watch every tenant's imports (ids, states and counts only).
+pub const ROLE_OPS: &str = "ops";
 
 /// The secret local tokens are signed with when none is configured. Never
 /// use it outside a developer's machine.

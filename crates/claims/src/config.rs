@@ -8,6 +8,8 @@ pub struct Config {
     pub database_url: String,
     pub max_connections: u32,
     pub grpc_addr: SocketAddr,
+    /// Where `/metrics` is served.
+    pub metrics_addr: SocketAddr,
 }
 
 impl Config {
@@ -20,6 +22,10 @@ impl Config {
             ),
             max_connections: config::parse("CLAIMS_DB_MAX_CONNECTIONS", 10)?,
             grpc_addr: config::parse("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
+            metrics_addr: config::parse(
+                "CLAIMS_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9102)),
+            )?,
         })
     }
 }

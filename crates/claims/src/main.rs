@@ -32,12 +32,18 @@ async fn main() -> anyhow::Result<()> {
     let service = grpc::ClaimsService::new(store::Store::new(pool.clone()));
 
     tracing::info!(addr = %config.grpc_addr, "claims gRPC listening");
+    let metrics = tokio::spawn(bf_runtime::metrics::serve(
+        config.metrics_addr,
+        shutdown.clone(),
+    ));
     tonic::transport::Server::builder()
         .trace_fn(bf_runtime::trace_context::grpc_server_span)
+        .layer(bf_runtime::metrics::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(ClaimsServer::new(service))
         .serve_with_shutdown(config.grpc_addr, shutdown.cancelled_owned())
         .await?;
+    let _ = metrics.await;
     pool.close().await;
     tracing::info!("claims stopped");
     Ok(())

@@ -19,6 +19,8 @@ pub struct Config {
     pub claims_batch_size: i64,
     /// Offer the local sign-in page that mints tokens (never in production).
     pub dev_signin: bool,
+    /// A running import with no progress for this long is reported stalled.
+    pub stall_after_secs: i64,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
             claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
             dev_signin: config::parse("DEV_SIGNIN", true)?,
+            stall_after_secs: config::parse("STALL_AFTER_SECS", 300)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod health;
 mod imports;
+mod ops;
 mod patients;
 mod profiles;
 mod template;
@@ -27,7 +28,8 @@ use utoipa_axum::routes;
         (name = "imports", description = "Upload, review, save and void imports"),
         (name = "template", description = "The CSV template"),
         (name = "patients", description = "Patient directory and claim history"),
-        (name = "tenant", description = "Practice settings")
+        (name = "tenant", description = "Practice settings"),
+        (name = "ops", description = "Operators' view across tenants")
     )
 )]
 struct ApiDoc;
@@ -62,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(imports::approve))
         .routes(routes!(imports::void))
         .routes(routes!(imports::posting))
+        .routes(routes!(ops::imports))
         .routes(routes!(imports::errors_csv))
         .routes(routes!(profiles::list))
         .routes(routes!(profiles::put, profiles::delete))
@@ -76,7 +79,9 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
+    .route("/metrics", get(crate::metrics::scrape))
     .merge(crate::web::router())
+    .layer(axum::middleware::from_fn(crate::metrics::track))
     .layer(DefaultBodyLimit::max(max_upload))
     .with_state(state)
 }

@@ -6,6 +6,7 @@ mod auth;
 mod config;
 mod error;
 mod http;
+mod metrics;
 mod recorder;
 mod relay;
 mod state;

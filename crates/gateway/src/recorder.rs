@@ -4,7 +4,7 @@
 //! number and its rows by their line, and events for an import that has
 //! moved on are ignored.
 
-use crate::store::imports::{self, ImportRecord};
+use crate::store::imports::{self, ImportRecord, Summary};
 use crate::store::rows::{self, NewRow};
 use bf_domain::import::ImportStatus;
 use bf_domain::{Problem, RowStatus};
@@ -75,8 +75,27 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
         redeliveries = message.redeliveries
     );
     bf_runtime::trace_context::continue_from(&span, &message.trace);
+    let started = std::time::Instant::now();
     match apply(pool, &event, import_id).instrument(span).await {
-        Ok(()) => Disposition::Done,
+        Ok(finished) => {
+            crate::metrics::batch_seconds()
+                .with_label_values(&["record"])
+                .observe(started.elapsed().as_secs_f64());
+            if let Some(s) = finished {
+                let counted = crate::metrics::rows_recorded();
+                counted.with_label_values(&["valid"]).inc_by(s.valid as u64);
+                counted
+                    .with_label_values(&["flagged"])
+                    .inc_by(s.flagged as u64);
+                counted
+                    .with_label_values(&["invalid"])
+                    .inc_by(s.invalid as u64);
+                counted
+                    .with_label_values(&["skipped"])
+                    .inc_by(s.skipped as u64);
+            }
+            Disposition::Done
+        }
         Err(_) if message.last_attempt => {
             let reason = "the results of this file could not be recorded; upload it again";
             let _ = fail(pool, &event.tenant_id, import_id, reason).await;
@@ -93,16 +112,23 @@ fn db_class(e: &sqlx::Error) -> String {
     }
 }
 
-async fn apply(pool: &PgPool, event: &ImportEvent, import_id: Uuid) -> Result<(), sqlx::Error> {
+/// Applies one event; returns the review summary when this event finished
+/// the import (counted in the metrics only once the transaction commits).
+async fn apply(
+    pool: &PgPool,
+    event: &ImportEvent,
+    import_id: Uuid,
+) -> Result<Option<Summary>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let Some(mut record) = imports::lock(&mut tx, &event.tenant_id, import_id).await? else {
         tracing::warn!(%import_id, "event for an unknown import; dropped");
-        return Ok(());
+        return Ok(None);
     };
     if !record.status().accepts_rows() {
         // A late or repeated event: its effects are already recorded.
-        return Ok(());
+        return Ok(None);
     }
+    let mut finished = None;
     match &event.event {
         Some(Event::Started(started)) => {
             start(&mut tx, &mut record).await?;
@@ -135,12 +161,12 @@ async fn apply(pool: &PgPool, event: &ImportEvent, import_id: Uuid) -> Result<()
                 imports::add_progress(&mut tx, import_id, inserted as i64, batch.bytes_read as i64)
                     .await?;
             }
-            finish_if_complete(&mut tx, &mut record).await?;
+            finished = finish_if_complete(&mut tx, &mut record).await?;
         }
         Some(Event::Completed(done)) => {
             start(&mut tx, &mut record).await?;
             imports::set_expected_batches(&mut tx, import_id, done.batches as i32).await?;
-            finish_if_complete(&mut tx, &mut record).await?;
+            finished = finish_if_complete(&mut tx, &mut record).await?;
         }
         Some(Event::Failed(failed)) => {
             // Nothing half-written: the rows of a failed file are dropped.
@@ -157,7 +183,8 @@ async fn apply(pool: &PgPool, event: &ImportEvent, import_id: Uuid) -> Result<()
         }
         None => {}
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(finished)
 }
 
 async fn start(conn: &mut PgConnection, record: &mut ImportRecord) -> Result<(), sqlx::Error> {
@@ -173,10 +200,10 @@ async fn start(conn: &mut PgConnection, record: &mut ImportRecord) -> Result<(),
 async fn finish_if_complete(
     conn: &mut PgConnection,
     record: &mut ImportRecord,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<Summary>, sqlx::Error> {
     let id = record.import_id;
     if !rows::all_batches_recorded(conn, id).await? {
-        return Ok(());
+        return Ok(None);
     }
     for lines in rows::duplicate_patients(conn, id).await? {
         let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
@@ -191,7 +218,7 @@ async fn finish_if_complete(
         import_id = %id, total = summary.total, valid = summary.valid, flagged = summary.flagged,
         invalid = summary.invalid, skipped = summary.skipped, "import ready for review"
     );
-    Ok(())
+    Ok(Some(summary))
 }
 
 fn new_row(r: &RowResult) -> NewRow {

@@ -130,6 +130,7 @@ impl Submitter {
                     .collect(),
             };
             let claims = request.claims.len() as i32;
+            let started = std::time::Instant::now();
             let batch_span = tracing::info_span!(
                 "claims.batch",
                 through_line = last,
@@ -145,6 +146,19 @@ impl Submitter {
                     .await
                     .map_err(|s| SubmitError::Claims(s.code()))?
             };
+            crate::metrics::batch_seconds()
+                .with_label_values(&["claims"])
+                .observe(started.elapsed().as_secs_f64());
+            let posted = crate::metrics::claims_posted();
+            posted
+                .with_label_values(&["created"])
+                .inc_by(u64::from(answer.created));
+            posted
+                .with_label_values(&["existing"])
+                .inc_by(u64::from(answer.existing));
+            posted
+                .with_label_values(&["refused"])
+                .inc_by(answer.refused_lines.len() as u64);
             let refused: Vec<i32> = answer
                 .refused_lines
                 .iter()

@@ -84,6 +84,7 @@ where
             last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
             trace: trace_context(&delivery),
         };
+        let started = std::time::Instant::now();
         let handling = handler(message);
         tokio::pin!(handling);
         let disposition = tokio::select! {
@@ -92,8 +93,33 @@ where
                 .await
                 .unwrap_or(Disposition::Requeue),
         };
+        handling_time()
+            .with_label_values(&[queue.name])
+            .observe(started.elapsed().as_secs_f64());
         settle(&delivery, queue, redeliveries, disposition).await?;
     }
+}
+
+fn settled() -> &'static prometheus::IntCounterVec {
+    static C: std::sync::OnceLock<prometheus::IntCounterVec> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        bf_runtime::metrics::counter(
+            "bf_messages_total",
+            "Messages handled, by queue and outcome (done, retry, requeue, dead_lettered)",
+            &["queue", "outcome"],
+        )
+    })
+}
+
+fn handling_time() -> &'static prometheus::HistogramVec {
+    static H: std::sync::OnceLock<prometheus::HistogramVec> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        bf_runtime::metrics::histogram(
+            "bf_message_handling_seconds",
+            "Time to handle one message, by queue",
+            &["queue"],
+        )
+    })
 }
 
 async fn settle(
@@ -102,6 +128,13 @@ async fn settle(
     redeliveries: u32,
     disposition: Disposition,
 ) -> Result<(), BrokerError> {
+    let outcome = match &disposition {
+        Disposition::Done => "done",
+        Disposition::Retry(_) => "retry",
+        Disposition::Requeue => "requeue",
+        Disposition::Reject(_) => "dead_lettered",
+    };
+    settled().with_label_values(&[queue.name, outcome]).inc();
     match disposition {
         Disposition::Done => delivery.ack(BasicAckOptions::default()).await?,
         Disposition::Retry(reason) => {

@@ -41,7 +41,8 @@ impl ClaimsClient {
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let span = tracing::info_span!("claims.call", rpc, attempts = tracing::field::Empty);
-        async {
+        let started = std::time::Instant::now();
+        let result = async {
             let deadline = tokio::time::Instant::now() + self.retry_budget;
             let mut pause = Duration::from_millis(100);
             let mut attempts = 0u32;
@@ -60,7 +61,15 @@ impl ClaimsClient {
             }
         }
         .instrument(span)
-        .await
+        .await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(s) => format!("{:?}", s.code()),
+        };
+        client_durations()
+            .with_label_values(&[rpc, outcome.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+        result
     }
 
     /// See the gRPC method of the same name.
@@ -122,6 +131,17 @@ impl ClaimsClient {
         })
         .await
     }
+}
+
+fn client_durations() -> &'static prometheus::HistogramVec {
+    static H: std::sync::OnceLock<prometheus::HistogramVec> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        bf_runtime::metrics::histogram(
+            "bf_grpc_client_duration_seconds",
+            "Calls to the claims service (retries included), by method and outcome",
+            &["rpc", "outcome"],
+        )
+    })
 }
 
 /// A request carrying the current span's trace context, so the claims

@@ -12,6 +12,8 @@ pub struct Config {
     pub batch_size: usize,
     /// Parse jobs handled at once by this process.
     pub workers: usize,
+    /// Where `/metrics` is served.
+    pub metrics_addr: std::net::SocketAddr,
 }
 
 impl Config {
@@ -23,6 +25,10 @@ impl Config {
             claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
             batch_size: config::parse("ROW_BATCH_SIZE", 500)?,
             workers: config::parse("VALIDATOR_WORKERS", 2)?,
+            metrics_addr: config::parse(
+                "VALIDATOR_METRICS_ADDR",
+                std::net::SocketAddr::from(([127, 0, 0, 1], 9101)),
+            )?,
         })
     }
 }

@@ -113,6 +113,7 @@ impl Parser {
                     rows: mut batch,
                     bytes_read,
                 } => {
+                    let started = std::time::Instant::now();
                     let batch_span = tracing::info_span!(
                         "import.batch",
                         batch_seq = seq,
@@ -133,6 +134,7 @@ impl Parser {
                     }
                     .instrument(batch_span)
                     .await?;
+                    crate::metrics::count_batch(&batch, started.elapsed());
                     rows += batch.len() as u32;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;

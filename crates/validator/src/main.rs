@@ -5,6 +5,7 @@ mod config;
 mod events;
 mod job;
 mod matcher;
+mod metrics;
 mod source;
 mod workbook;
 
@@ -24,6 +25,10 @@ async fn main() -> anyhow::Result<()> {
         batch_size: config.batch_size.max(1),
     };
     let shutdown = shutdown::on_signal();
+    let metrics = tokio::spawn(bf_runtime::metrics::serve(
+        config.metrics_addr,
+        shutdown.clone(),
+    ));
     let mut workers = Vec::new();
     for _ in 0..config.workers.max(1) {
         let parser = parser.clone();
@@ -55,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
+    let _ = metrics.await;
     tracing::info!("validator stopped");
     Ok(())
 }

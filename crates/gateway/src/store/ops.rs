@@ -1,0 +1,64 @@
+//! Across tenants, for operators: what is running, how fast, and what is
+//! stuck. Ids, states, counts and times only; never row data.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// One import as ops sees it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpsImport {
+    pub import_id: Uuid,
+    pub tenant_id: String,
+    pub status: String,
+    pub rows_done: i64,
+    pub rows_total: Option<i64>,
+    pub bytes_parsed: i64,
+    pub size_bytes: i64,
+    pub uploaded_at: DateTime<Utc>,
+    pub state_since: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub failure: Option<String>,
+    pub trace_context: Option<serde_json::Value>,
+}
+
+/// Imports that are running or finished in the last `recent_hours`.
+pub async fn imports(
+    pool: &PgPool,
+    recent_hours: i32,
+    limit: i64,
+) -> Result<Vec<OpsImport>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.import_id, i.tenant_id, i.status,
+                CASE WHEN i.status IN ('approving', 'completed') OR i.approved_at IS NOT NULL
+                     THEN i.claims_submitted::bigint ELSE i.rows_recorded::bigint END AS rows_done,
+                CASE WHEN i.status IN ('approving', 'completed') OR i.approved_at IS NOT NULL
+                     THEN i.count_valid::bigint
+                     WHEN i.status IN ('queued', 'parsing') THEN NULL
+                     ELSE i.count_total::bigint END AS rows_total,
+                i.bytes_parsed, i.size_bytes, i.uploaded_at,
+                COALESCE((SELECT max(t.at) FROM import_transitions t WHERE t.import_id = i.import_id), i.uploaded_at) AS state_since,
+                i.updated_at, i.failure, i.trace_context
+           FROM imports i
+          WHERE i.status IN ('queued', 'parsing', 'approving')
+             OR i.updated_at > now() - make_interval(hours => $1)
+          ORDER BY i.updated_at DESC
+          LIMIT $2",
+    )
+    .bind(recent_hours)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Running imports that have not moved for `stall_after_secs`.
+pub async fn stalled_count(pool: &PgPool, stall_after_secs: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM imports
+          WHERE status IN ('queued', 'parsing', 'approving')
+            AND updated_at < now() - make_interval(secs => $1::double precision)",
+    )
+    .bind(stall_after_secs)
+    .fetch_one(pool)
+    .await
+}

@@ -1,0 +1,37 @@
+//! The validator's metrics: rows judged by outcome, and time per batch.
+
+use bf_domain::{Row, RowStatus};
+use prometheus::{HistogramVec, IntCounterVec};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn rows() -> &'static IntCounterVec {
+    static C: OnceLock<IntCounterVec> = OnceLock::new();
+    C.get_or_init(|| {
+        bf_runtime::metrics::counter(
+            "bf_rows_validated_total",
+            "Rows parsed, validated and matched by the validator, by outcome (before whole-file rules)",
+            &["outcome"],
+        )
+    })
+}
+
+fn batches() -> &'static HistogramVec {
+    static H: OnceLock<HistogramVec> = OnceLock::new();
+    H.get_or_init(|| {
+        bf_runtime::metrics::histogram("bf_batch_seconds", "Time per batch, by stage", &["stage"])
+    })
+}
+
+/// Counts a published batch.
+pub fn count_batch(batch: &[Row], took: Duration) {
+    for status in RowStatus::ALL {
+        let n = batch.iter().filter(|r| r.status == status).count() as u64;
+        if n > 0 {
+            rows().with_label_values(&[status.as_str()]).inc_by(n);
+        }
+    }
+    batches()
+        .with_label_values(&["validate"])
+        .observe(took.as_secs_f64());
+}

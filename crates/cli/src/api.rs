@@ -305,6 +305,50 @@ pub struct Upserted {
     pub upserted: u64,
 }
 
+/// Statuses in which an import is still being worked on.
+pub const RUNNING: &[&str] = &["queued", "parsing", "approving"];
+
+/// `GET /v1/ops/imports` (role `ops`): running and recently finished
+/// imports of every tenant, newest activity first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OpsImports {
+    /// Newest activity first.
+    pub imports: Vec<OpsImport>,
+}
+
+/// One import as ops sees it: ids, states, counts and times, no patient
+/// data. Floats are optional because JSON has no NaN: a gateway that
+/// computed one sends `null`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OpsImport {
+    /// Import id (a UUID).
+    pub id: String,
+    /// Tenant (practice) the import belongs to.
+    pub tenant_id: String,
+    /// Lifecycle state, e.g. `parsing`, `approving`, `failed`.
+    pub status: String,
+    /// Rows checked while parsing; claims created while approving.
+    pub rows_done: i64,
+    /// The total to reach, when known.
+    pub rows_total: Option<i64>,
+    /// 0..1.
+    pub progress: Option<f64>,
+    /// Pace since the current state began.
+    pub rows_per_second: Option<f64>,
+    /// Seconds since upload.
+    pub age_seconds: i64,
+    /// Seconds in the current state.
+    pub in_state_seconds: i64,
+    /// Running but no progress for too long.
+    pub stalled: bool,
+    /// Why it failed, when it did.
+    pub last_error: Option<String>,
+    /// W3C trace id of the import's trace.
+    pub trace_id: Option<String>,
+}
+
 /// An amount that may arrive as a JSON string or number (decimal types are
 /// not always serialized the same way); `null` or anything else is absent.
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -20,6 +20,7 @@ mod table;
 mod token;
 mod upload;
 mod wait;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,7 +78,7 @@ enum Command {
         /// User id.
         #[arg(long)]
         user: String,
-        /// Comma-separated roles, e.g. imports:write,imports:approve,patients:write.
+        /// Comma-separated roles, e.g. imports:write,imports:approve,patients:write (or ops for `watch`).
         #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
         roles: Vec<String>,
         /// Lifetime in hours.
@@ -215,6 +216,22 @@ enum Command {
         #[arg(long, value_name = "DEC")]
         balance_ceiling: Option<String>,
         /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Watch running and recent imports of every tenant (needs role ops).
+    ///
+    /// On a terminal the view is redrawn in place until Ctrl-C; otherwise,
+    /// or with --once, one snapshot is printed.
+    Watch {
+        /// Seconds between refreshes.
+        #[arg(long, value_name = "SECS", default_value = "2", value_parser = watch::parse_interval)]
+        interval: std::time::Duration,
+        /// Print one snapshot and exit.
+        #[arg(long)]
+        once: bool,
+        /// Print the gateway's JSON once and exit.
         #[arg(long)]
         json: bool,
     },
@@ -389,6 +406,18 @@ async fn dispatch(client: &Client, command: Command) -> Result<Outcome, error::C
             };
             settings::run(client, change, json).await
         }
+        Command::Watch {
+            interval,
+            once,
+            json,
+        } => {
+            let opts = watch::Options {
+                interval,
+                once,
+                json,
+            };
+            watch::run(client, opts).await
+        }
     }
 }
 
@@ -461,6 +490,28 @@ mod tests {
             ]
         );
         assert_eq!(q[4].1, "-12.50");
+    }
+
+    #[test]
+    fn watch_defaults_to_two_seconds_and_takes_fractions() {
+        let Command::Watch {
+            interval,
+            once,
+            json,
+        } = parse(&["watch"])
+        else {
+            panic!("parsed as the wrong command");
+        };
+        assert_eq!(interval, std::time::Duration::from_secs(2));
+        assert!(!once && !json);
+        let Command::Watch { interval, once, .. } =
+            parse(&["watch", "--interval", "0.5", "--once"])
+        else {
+            panic!("parsed as the wrong command");
+        };
+        assert_eq!(interval, std::time::Duration::from_millis(500));
+        assert!(once);
+        assert!(Cli::try_parse_from(["bfctl", "watch", "--interval", "0"]).is_err());
     }
 
     #[test]

@@ -4,15 +4,16 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use bf_auth::{Claims, ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE, ROLE_PATIENTS_WRITE};
+use bf_auth::{Claims, ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE, ROLE_OPS, ROLE_PATIENTS_WRITE};
 
 use crate::error::CliError;
 
 /// Roles the gateway knows; anything else is probably a typo.
-pub const KNOWN_ROLES: [&str; 3] = [
+pub const KNOWN_ROLES: [&str; 4] = [
     ROLE_IMPORTS_WRITE,
     ROLE_IMPORTS_APPROVE,
     ROLE_PATIENTS_WRITE,
+    ROLE_OPS,
 ];
 
 /// What to put in the token.
@@ -112,6 +113,11 @@ mod tests {
         r.secret = None;
         let token = mint(&r).unwrap();
         assert!(bf_auth::verify(&token, bf_auth::DEV_SECRET).is_ok());
+    }
+
+    #[test]
+    fn the_ops_role_is_known() {
+        assert!(KNOWN_ROLES.contains(&"ops"));
     }
 
     #[test]

@@ -117,9 +117,15 @@ pub fn open<R: Read + Seek>(mut input: R, limits: &XlsxLimits) -> Result<XlsxSou
     input
         .seek(SeekFrom::Start(0))
         .map_err(|_| XlsxError::Unreadable(READ_FAILED))?;
-    let mut workbook: Xlsx<R> = Xlsx::new(input).map_err(from_calamine)?;
-    let sheet = first_worksheet(workbook.sheets_metadata()).ok_or(XlsxError::NoSheets)?;
-    let cells = read_cells(&mut workbook, &sheet, limits)?;
+    // calamine can panic on crafted cell references (an arithmetic
+    // overflow); a bad upload must fail with a reason, never take the
+    // worker down.
+    let cells = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut workbook: Xlsx<R> = Xlsx::new(input).map_err(from_calamine)?;
+        let sheet = first_worksheet(workbook.sheets_metadata()).ok_or(XlsxError::NoSheets)?;
+        read_cells(&mut workbook, &sheet, limits)
+    }))
+    .map_err(|_| XlsxError::Unreadable("the workbook has a damaged cell reference"))??;
     Ok(XlsxSource::new(cells, file_size))
 }
 
@@ -233,6 +239,10 @@ fn first_worksheet(sheets: &[calamine::Sheet]) -> Option<String> {
 
 /// Streams the sheet's cells, keeping the non-empty ones as text, sorted by
 /// row then column.
+/// Excel's grid: columns A..XFD, rows 1..1,048,576.
+const EXCEL_COLUMNS: u32 = 16_384;
+const EXCEL_ROWS: u32 = 1_048_576;
+
 fn read_cells<R: Read + Seek>(
     workbook: &mut Xlsx<R>,
     sheet: &str,
@@ -263,6 +273,12 @@ fn read_cells<R: Read + Seek>(
             });
         }
         let (row, col) = cell.get_position();
+        if col >= EXCEL_COLUMNS || row >= EXCEL_ROWS {
+            // Beyond Excel's own grid: a crafted file, not an export.
+            return Err(XlsxError::Unreadable(
+                "the sheet has a cell outside Excel's grid",
+            ));
+        }
         if let Some(last) = cells.last() {
             // Excel writes cells in order; other producers may not.
             sorted &= (last.row, last.col) < (row, col);
@@ -582,6 +598,44 @@ fn le64(b: &[u8], at: usize) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(bytes)
+}
+
+#[cfg(test)]
+mod regression_tests {
+    use super::*;
+
+    fn regression(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/xlsx")
+            .join(name);
+        std::fs::read(path).expect("regression file")
+    }
+
+    #[test]
+    fn a_cell_beyond_excels_last_column_is_refused_not_allocated() {
+        let got = open(
+            std::io::Cursor::new(regression("wide_column.xlsx")),
+            &XlsxLimits::default(),
+        );
+        assert!(
+            matches!(got, Err(XlsxError::Unreadable(_))),
+            "{:?}",
+            got.err()
+        );
+    }
+
+    #[test]
+    fn an_overflowing_cell_reference_fails_with_a_reason_not_a_panic() {
+        let got = open(
+            std::io::Cursor::new(regression("column_overflow.xlsx")),
+            &XlsxLimits::default(),
+        );
+        assert!(
+            matches!(got, Err(XlsxError::Unreadable(_))),
+            "{:?}",
+            got.err()
+        );
+    }
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ impl Parser {
         .await;
         let mut seq: u32 = 0;
         let mut rows: u32 = 0;
+        let mut ended = false;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
                 Chunk::Header { mapping, detected } => {
@@ -147,7 +148,16 @@ impl Parser {
                     return Ok(rows);
                 }
                 Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
+                Chunk::End => {
+                    ended = true;
+                    break;
+                }
             }
+        }
+        if !ended {
+            // The reading thread stopped without finishing (it panicked):
+            // never report a partial file as complete.
+            return Err(JobError::Unreadable("the reader stopped part-way".into()));
         }
         tracing::Span::current().record("rows", rows);
         tracing::Span::current().record("batches", seq);

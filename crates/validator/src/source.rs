@@ -28,6 +28,9 @@ pub enum Chunk {
     Invalid(String),
     /// Reading failed for a reason outside the file; try again later.
     Unreadable(String),
+    /// Every row was sent. Without it, a closed channel means the reader
+    /// died part-way, and the parse must not be taken as complete.
+    End,
 }
 
 /// Starts reading `key`; chunks arrive on the returned channel.
@@ -65,7 +68,8 @@ pub async fn open(
         None => Bytes::new(),
     };
     if crate::workbook::is_workbook(&first) {
-        crate::workbook::read(first, body, batch_size, options, tx).await;
+        // Its own task: the caller drains the channel while it reads.
+        tokio::spawn(crate::workbook::read(first, body, batch_size, options, tx));
         return rx;
     }
     let whole = stream::iter([Ok(first)]).chain(body);
@@ -119,11 +123,15 @@ pub fn read_rows<S: RecordSource>(
         }
     }
     if !rows.is_empty() {
-        let _ = tx.blocking_send(Chunk::Rows {
+        let chunk = Chunk::Rows {
             rows,
             bytes_read: reader.bytes_read(),
-        });
+        };
+        if tx.blocking_send(chunk).is_err() {
+            return;
+        }
     }
+    let _ = tx.blocking_send(Chunk::End);
 }
 
 /// A whole-file failure as the user will read it.

@@ -255,6 +255,10 @@ async fn metrics_count_exactly_what_the_import_did() -> anyhow::Result<()> {
     assert_eq!(sample(&gateway, "bf_imports{state=\"completed\"}"), 1.0);
     assert_eq!(sample(&gateway, "bf_outbox_backlog"), 0.0);
     assert!(
+        gateway.contains("bf_queue_depth{queue=\"imports.parse.dlq\"} 0"),
+        "queue depths are measured"
+    );
+    assert!(
         sample(
             &gateway,
             "bf_messages_total{outcome=\"done\",queue=\"imports.events\"}"

@@ -72,6 +72,15 @@ metric!(
     )
 );
 metric!(
+    queue_depth,
+    IntGaugeVec,
+    gauge(
+        "bf_queue_depth",
+        "Messages waiting in each work queue and dead-letter queue",
+        &["queue"]
+    )
+);
+metric!(
     stalled,
     IntGaugeVec,
     gauge(

@@ -17,6 +17,21 @@ const BATCH: i64 = 100;
 /// How long published messages are kept, and how often they are pruned.
 const KEEP_DAYS: i32 = 7;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often the queue-depth gauges are refreshed.
+const DEPTH_EVERY: Duration = Duration::from_secs(5);
+
+/// Reads every work queue's and dead-letter queue's depth into the gauge.
+async fn record_queue_depths(publisher: &Publisher) -> Result<(), RelayError> {
+    for queue in bf_messaging::topology::QUEUES {
+        for name in [queue.name.to_string(), queue.dead_letter_name()] {
+            let depth = publisher.queue_depth(&name).await?;
+            crate::metrics::queue_depth()
+                .with_label_values(&[name.as_str()])
+                .set(i64::from(depth));
+        }
+    }
+    Ok(())
+}
 
 /// Why a relay pass stopped.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +58,13 @@ pub async fn run(pool: PgPool, amqp_url: String, wake: Arc<Notify>, shutdown: Ca
             async move {
                 let publisher = Publisher::new(broker.channel().await?).await?;
                 let mut pruned_at = tokio::time::Instant::now();
+                let mut depth_at = tokio::time::Instant::now() - DEPTH_EVERY;
                 loop {
                     let published = publish_pending(&pool, &publisher).await?;
+                    if depth_at.elapsed() > DEPTH_EVERY {
+                        record_queue_depths(&publisher).await?;
+                        depth_at = tokio::time::Instant::now();
+                    }
                     if pruned_at.elapsed() > PRUNE_EVERY {
                         let removed = outbox::prune(&pool, KEEP_DAYS).await?;
                         tracing::debug!(removed, "old outbox messages pruned");

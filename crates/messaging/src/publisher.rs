@@ -65,6 +65,20 @@ impl Publisher {
         }
     }
 
+    /// Messages waiting in a queue (ready, not yet delivered), for the
+    /// queue-depth metric. The queue must exist (the topology declares it).
+    pub async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError> {
+        let options = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let q = self
+            .channel
+            .queue_declare(queue, options, FieldTable::default())
+            .await?;
+        Ok(q.message_count())
+    }
+
     /// Whether the channel can still publish.
     pub fn is_open(&self) -> bool {
         self.channel.status().connected()

@@ -1,14 +1,9 @@
-//! A small OTLP trace receiver, so a test can point the real services at
-//! it and read back every span they exported.
+//! An OTLP trace receiver for tests: bf-traces' own receiver and store,
+//! run in-process, so a test can point the real services at it and read
+//! back every span they exported.
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use bf_traceview::store::Store;
+use bf_traceview::SharedStore;
 use std::sync::{Arc, Mutex};
 
 /// One exported span, flattened for assertions.
@@ -17,8 +12,6 @@ pub struct CollectedSpan {
     pub service: String,
     pub name: String,
     pub trace_id: String,
-    pub span_id: String,
-    pub parent_span_id: String,
     pub start: u64,
     /// Attribute key/value pairs, values as text.
     pub attributes: Vec<(String, String)>,
@@ -46,77 +39,11 @@ impl CollectedSpan {
     }
 }
 
-#[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<CollectedSpan>>>);
-
-fn text(v: &Option<AnyValue>) -> String {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => s.clone(),
-        Some(Value::IntValue(i)) => i.to_string(),
-        Some(Value::DoubleValue(d)) => d.to_string(),
-        Some(Value::BoolValue(b)) => b.to_string(),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
-    }
-}
-
-fn pairs(kvs: &[KeyValue]) -> Vec<(String, String)> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), text(&kv.value)))
-        .collect()
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut got = Vec::new();
-        for rs in request.into_inner().resource_spans {
-            let service = rs
-                .resource
-                .as_ref()
-                .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-                .map(|kv| text(&kv.value))
-                .unwrap_or_default();
-            for ss in rs.scope_spans {
-                for span in ss.spans {
-                    got.push(CollectedSpan {
-                        service: service.clone(),
-                        name: span.name.clone(),
-                        trace_id: hex(&span.trace_id),
-                        span_id: hex(&span.span_id),
-                        parent_span_id: hex(&span.parent_span_id),
-                        start: span.start_time_unix_nano,
-                        attributes: pairs(&span.attributes),
-                        events: span
-                            .events
-                            .iter()
-                            .map(|e| format!("{} {:?}", e.name, pairs(&e.attributes)))
-                            .collect(),
-                    });
-                }
-            }
-        }
-        if let Ok(mut spans) = self.0.lock() {
-            spans.extend(got);
-        }
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A running receiver.
 pub struct Collector {
     /// The OTLP/gRPC endpoint to give the services.
     pub endpoint: String,
-    spans: Arc<Mutex<Vec<CollectedSpan>>>,
+    store: SharedStore,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -126,12 +53,12 @@ impl Collector {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let receiver = Receiver::default();
-        let spans = Arc::clone(&receiver.0);
+        let store: SharedStore = Arc::new(Mutex::new(Store::new(1_000_000)));
+        let service = bf_traceview::otlp::service(Arc::clone(&store));
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let task = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(receiver))
+                .add_service(service)
                 .serve(addr)
                 .await;
         });
@@ -143,14 +70,34 @@ impl Collector {
         }
         Ok(Collector {
             endpoint: format!("http://127.0.0.1:{port}"),
-            spans,
+            store,
             task,
         })
     }
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<CollectedSpan> {
-        self.spans.lock().map(|s| s.clone()).unwrap_or_default()
+        let Ok(store) = self.store.lock() else {
+            return vec![];
+        };
+        store
+            .summaries(usize::MAX, None)
+            .iter()
+            .filter_map(|t| store.get(&t.trace_id))
+            .flatten()
+            .map(|s| CollectedSpan {
+                service: s.service,
+                name: s.name,
+                trace_id: s.trace_id,
+                start: s.start_unix_nano,
+                attributes: s.attributes,
+                events: s
+                    .events
+                    .iter()
+                    .map(|e| format!("{} {:?}", e.name, e.attributes))
+                    .collect(),
+            })
+            .collect()
     }
 }
 

@@ -80,7 +80,7 @@ pub fn router(state: AppState) -> Router {
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
     .route("/metrics", get(crate::metrics::scrape))
-    .merge(crate::web::router())
+    .merge(crate::web::router(state.clone()))
     .layer(axum::middleware::from_fn(crate::metrics::track))
     .layer(DefaultBodyLimit::max(max_upload))
     .with_state(state)

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The pages' routes.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to(home::PATH) }))
         .route("/signin", get(session::signin_page).post(session::signin))
@@ -36,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{patient_id}/claims", get(claims::page))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            layout::remember_signed_in,
+        ))
 }
 
 async fn css() -> impl IntoResponse {

@@ -38,6 +38,26 @@ pub fn frame(title: &str, who: Option<&Claims>, content: Markup) -> Markup {
     }
 }
 
+tokio::task_local! {
+    /// Who is signed in, for pages rendered outside a handler's own view
+    /// (error pages), so the practice and the user stay visible.
+    pub static SIGNED_IN: Option<Claims>;
+}
+
+/// Runs a page request with its signed-in person known to error pages.
+pub async fn remember_signed_in(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let who = crate::auth::token(&parts)
+        .ok()
+        .and_then(|(token, _)| bf_auth::verify(&token, &state.config.jwt_secret).ok());
+    let request = axum::extract::Request::from_parts(parts, body);
+    SIGNED_IN.scope(who, next.run(request)).await
+}
+
 /// A page-level failure, rendered as a page.
 pub struct PageError(pub ApiError);
 
@@ -88,9 +108,10 @@ impl IntoResponse for PageError {
             }
             _ => None,
         };
+        let who = SIGNED_IN.try_with(|c| c.clone()).ok().flatten();
         let body = frame(
             headline,
-            None,
+            who.as_ref(),
             html! {
                 h1 { (headline) }
                 @if let Some(d) = detail { p.error { (d) } }

@@ -2,6 +2,22 @@
 
 use serde::Serialize;
 
+/// A reason as a sentence for a person: first letter up, a full stop at
+/// the end ("the file is empty" → "The file is empty."). One rule for every
+/// message the user reads, whichever service wrote it.
+pub fn sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') && !out.ends_with(')') {
+        out.push('.');
+    }
+    out
+}
+
 /// Stable machine code of a problem; the UI and reports key on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,5 +116,20 @@ impl Problem {
                 list.join(", ")
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        assert_eq!(sentence("the file is empty"), "The file is empty.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(
+            sentence("line 3 is not UTF-8 text (save it as CSV UTF-8)"),
+            "Line 3 is not UTF-8 text (save it as CSV UTF-8)"
+        );
     }
 }

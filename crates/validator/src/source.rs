@@ -4,6 +4,7 @@
 
 use bf_domain::open::{open_text, Detected};
 use bf_domain::options::ParseOptions;
+use bf_domain::problem::sentence;
 use bf_domain::reader::{FileError, ImportReader, RecordSource};
 use bf_domain::{Column, Row};
 use bytes::Bytes;
@@ -139,29 +140,5 @@ pub fn failure(e: FileError) -> Chunk {
     match e {
         FileError::Io(kind) => Chunk::Unreadable(kind),
         other => Chunk::Invalid(sentence(&other.to_string())),
-    }
-}
-
-/// "the file is empty" → "The file is empty."
-pub fn sentence(s: &str) -> String {
-    let mut chars = s.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') && !out.ends_with(')') {
-        out.push('.');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_read_as_sentences() {
-        assert_eq!(sentence("the file is empty"), "The file is empty.");
     }
 }

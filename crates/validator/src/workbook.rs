@@ -2,9 +2,10 @@
 //! so the upload is spooled to a temporary file first; its rows then go
 //! through exactly the same rules as a CSV file's.
 
-use crate::source::{failure, read_rows, sentence, Chunk};
+use crate::source::{failure, read_rows, Chunk};
 use bf_domain::open::Detected;
 use bf_domain::options::ParseOptions;
+use bf_domain::problem::sentence;
 use bf_domain::reader::ImportReader;
 use bf_domain::xlsx::{self, XlsxLimits};
 use bytes::Bytes;

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use bf_auth::Claims;
+use bf_domain::problem::sentence;
 use maud::{html, Markup, DOCTYPE};
 
 /// A whole page: header with the practice and the user, then `content`.
@@ -121,18 +122,4 @@ impl IntoResponse for PageError {
         );
         (status, Html(body.into_string())).into_response()
     }
-}
-
-/// The first letter up and a full stop: messages read as sentences.
-pub fn sentence(s: &str) -> String {
-    let mut chars = s.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }

@@ -71,10 +71,19 @@ fn free_port() -> Result<u16> {
 }
 
 fn rabbitmqctl(args: &[&str]) -> Result<()> {
-    let out = Command::new("rabbitmqctl")
+    let mut out = Command::new("rabbitmqctl")
         .args(args)
         .output()
         .context("running rabbitmqctl (is RabbitMQ installed? see deploy/local/up)")?;
+    // The fault suite restarts the broker application; a test starting
+    // meanwhile waits for it instead of failing.
+    for _ in 0..120 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("start_app") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        out = Command::new("rabbitmqctl").args(args).output()?;
+    }
     if !out.status.success() {
         bail!(
             "rabbitmqctl {args:?} failed: {}",
@@ -271,6 +280,11 @@ impl Stack {
             self.wait_for_port(port).await?;
         }
         Ok(())
+    }
+
+    /// Where the gateway keeps uploaded files (its local object store).
+    pub fn objects_dir(&self) -> PathBuf {
+        self.dir.join("objects")
     }
 
     /// An API client for a tenant and user with the given roles.

@@ -10,6 +10,8 @@ pub const ROLE_IMPORTS_WRITE: &str = "imports:write";
 pub const ROLE_IMPORTS_APPROVE: &str = "imports:approve";
 /// May load the patient directory.
 pub const ROLE_PATIENTS_WRITE: &str = "patients:write";
+/// A practice's administrator: may read the practice's audit trail.
+pub const ROLE_TENANT_ADMIN: &str = "tenant:admin";
 /// May watch every tenant's imports (ids, states and counts only).
 pub const ROLE_OPS: &str = "ops";
 

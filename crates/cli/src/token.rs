@@ -4,16 +4,20 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use bf_auth::{Claims, ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE, ROLE_OPS, ROLE_PATIENTS_WRITE};
+use bf_auth::{
+    Claims, ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE, ROLE_OPS, ROLE_PATIENTS_WRITE,
+    ROLE_TENANT_ADMIN,
+};
 
 use crate::error::CliError;
 
 /// Roles the gateway knows; anything else is probably a typo.
-pub const KNOWN_ROLES: [&str; 4] = [
+pub const KNOWN_ROLES: [&str; 5] = [
     ROLE_IMPORTS_WRITE,
     ROLE_IMPORTS_APPROVE,
     ROLE_PATIENTS_WRITE,
     ROLE_OPS,
+    ROLE_TENANT_ADMIN,
 ];
 
 /// What to put in the token.

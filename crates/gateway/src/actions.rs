@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::views::PostingTotals;
 use crate::state::AppState;
+use crate::store::audit::{self, Action};
 use crate::store::{imports, outbox, rows, tenants, ImportRecord};
 use bf_domain::import::{
     approve_decision, void_decision, ApproveDecision, ImportStatus, VoidDecision,
@@ -61,7 +62,7 @@ async fn approve_now(
     decisions: &Decisions,
 ) -> Result<ImportRecord, ApiError> {
     let time_zone = tenants::time_zone(&state.pool, caller.tenant()).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(&state.pool, caller.tenant()).await?;
     let record = imports::lock(&mut tx, caller.tenant(), id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -73,6 +74,13 @@ async fn approve_now(
             )))
         }
         ApproveDecision::AlreadyApproved => {}
+        _ if record.purged_at.is_some() => {
+            // Its rows are gone: a Save now would post nothing and call it done.
+            return Err(ApiError::Conflict(
+                "this import's rows were deleted under the retention policy; upload the file again"
+                    .into(),
+            ));
+        }
         decision => {
             if decision == ApproveDecision::Start {
                 let tz = bf_domain::date::parse_time_zone(&time_zone)
@@ -104,6 +112,11 @@ async fn approve_now(
                 &job.encode_to_vec(),
             )
             .await?;
+            let details = serde_json::json!({
+                "decisions": decisions,
+                "retry_of_failed_save": decision != ApproveDecision::Start,
+            });
+            audit::record(&mut tx, &caller.audit(Action::Approve, Some(id), details)).await?;
             tracing::info!(tenant = caller.tenant(), import_id = %id, "approval queued");
         }
     }
@@ -146,13 +159,15 @@ async fn void_now(state: &AppState, caller: &Caller, id: Uuid) -> Result<ImportR
             voided_by: caller.user().to_string(),
         })
         .await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(&state.pool, caller.tenant()).await?;
     let record = imports::lock(&mut tx, caller.tenant(), id)
         .await?
         .ok_or(ApiError::NotFound)?;
     if void_decision(record.status(), record.approved_at.is_some()) == VoidDecision::Void {
         imports::set_voided(&mut tx, id, caller.user()).await?;
         imports::transition(&mut tx, &record, ImportStatus::Voided, caller.user(), None).await?;
+        let details = serde_json::json!({ "claims_voided": voided.voided });
+        audit::record(&mut tx, &caller.audit(Action::Void, Some(id), details)).await?;
     }
     tx.commit().await?;
     tracing::info!(tenant = caller.tenant(), import_id = %id, claims_voided = voided.voided, "import voided");
@@ -172,7 +187,7 @@ pub async fn preview(
     decisions: &Decisions,
 ) -> Result<(PostingTotals, PostingTotals), ApiError> {
     let policy = decisions.existing_balance_forward;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(&state.pool, caller.tenant()).await?;
     imports::lock(&mut tx, caller.tenant(), id)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -13,6 +13,9 @@ use bf_auth::Claims;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub claims: Claims,
+    /// Where the request came from, for the audit trail: the peer address,
+    /// and what an `X-Forwarded-For` header claimed (unverified).
+    pub remote_addr: Option<String>,
 }
 
 impl Caller {
@@ -24,6 +27,22 @@ impl Caller {
     /// The user, recorded on every change they make.
     pub fn user(&self) -> &str {
         &self.claims.sub
+    }
+
+    /// An audit entry of this caller's action.
+    pub fn audit(
+        &self,
+        action: crate::store::audit::Action,
+        import_id: Option<uuid::Uuid>,
+        details: serde_json::Value,
+    ) -> crate::store::audit::Entry<'_> {
+        crate::store::audit::Entry {
+            actor: self.user(),
+            action,
+            import_id,
+            remote_addr: self.remote_addr.as_deref(),
+            details,
+        }
     }
 
     /// Refuses the request (403) unless the caller holds `role`.
@@ -70,12 +89,34 @@ pub async fn authenticate(
             ApiError::Unauthorized("the sign-in token is invalid or expired".into())
         })?;
         ensure_tenant(state, &claims.tenant).await?;
-        Ok(Caller { claims })
+        Ok(Caller {
+            claims,
+            remote_addr: remote_addr(parts),
+        })
     }
 }
 
 /// The cookie that carries a browser session's token.
 pub const SESSION_COOKIE: &str = "bf_session";
+
+/// The peer's address and, when a proxy in front set one, the
+/// `X-Forwarded-For` it passed on (kept as a claim, not trusted).
+fn remote_addr(parts: &Parts) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect::<String>());
+    match (peer, forwarded) {
+        (Some(p), Some(f)) => Some(format!("{p} (forwarded for {f})")),
+        (Some(p), None) => Some(p),
+        (None, f) => f.map(|f| format!("unknown (forwarded for {f})")),
+    }
+}
 
 /// The header the pages' script sends with changes made through the API.
 pub const CSRF_HEADER: &str = "x-requested-by";

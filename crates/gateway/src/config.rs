@@ -21,6 +21,11 @@ pub struct Config {
     pub dev_signin: bool,
     /// A running import with no progress for this long is reported stalled.
     pub stall_after_secs: i64,
+    /// How long a finished import keeps its staged rows and uploaded file
+    /// (default 30 days).
+    pub retention_secs: u64,
+    /// How often the retention sweeper looks for imports past it.
+    pub retention_sweep_secs: u64,
 }
 
 impl Config {
@@ -41,6 +46,8 @@ impl Config {
             claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
             dev_signin: config::parse("DEV_SIGNIN", true)?,
             stall_after_secs: config::parse("STALL_AFTER_SECS", 300)?,
+            retention_secs: config::parse("RETENTION_SECS", 30 * 24 * 3600)?,
+            retention_sweep_secs: config::parse("RETENTION_SWEEP_SECS", 3600)?,
         })
     }
 }

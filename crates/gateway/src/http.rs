@@ -1,6 +1,7 @@
 //! The HTTP adapter: routes, and the OpenAPI document generated from the
 //! handlers' annotations so it cannot drift from them.
 
+mod audit;
 mod health;
 mod imports;
 mod ops;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(patients::load))
         .routes(routes!(patients::claims))
         .routes(routes!(tenant::get_settings, tenant::put_settings))
+        .routes(routes!(audit::list))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     api.route(

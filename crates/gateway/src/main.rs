@@ -9,6 +9,7 @@ mod http;
 mod metrics;
 mod recorder;
 mod relay;
+mod retention;
 mod state;
 mod storage;
 mod store;
@@ -66,13 +67,25 @@ async fn main() -> anyhow::Result<()> {
             }
             .run(config.amqp_url.clone(), shutdown.clone()),
         ),
+        tokio::spawn(
+            retention::Sweeper {
+                pool: pool.clone(),
+                objects: Arc::clone(&state.objects),
+                keep: Duration::from_secs(config.retention_secs),
+                every: Duration::from_secs(config.retention_sweep_secs.max(1)),
+            }
+            .run(shutdown.clone()),
+        ),
     ];
 
     let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    .await?;
     for worker in workers {
         let _ = worker.await;
     }

@@ -108,11 +108,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 /// `/metrics`: refreshes the database gauges, then renders everything.
 pub async fn scrape(State(state): State<AppState>) -> Response {
-    if let Ok(rows) =
-        sqlx::query_as::<_, (String, i64)>("SELECT status, count(*) FROM imports GROUP BY status")
-            .fetch_all(&state.pool)
-            .await
-    {
+    if let Ok(rows) = crate::store::ops::status_counts(&state.pool).await {
         for s in bf_domain::import::ImportStatus::ALL {
             let n = rows
                 .iter()
@@ -122,11 +118,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             imports_by_state().with_label_values(&[s.as_str()]).set(n);
         }
     }
-    if let Ok(n) =
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&state.pool)
-            .await
-    {
+    if let Ok(n) = crate::store::ops::outbox_backlog(&state.pool).await {
         outbox_backlog().with_label_values(&[] as &[&str]).set(n);
     }
     if let Ok(n) =

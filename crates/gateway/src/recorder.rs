@@ -119,7 +119,7 @@ async fn apply(
     event: &ImportEvent,
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(pool, &event.tenant_id).await?;
     let Some(mut record) = imports::lock(&mut tx, &event.tenant_id, import_id).await? else {
         tracing::warn!(%import_id, "event for an unknown import; dropped");
         return Ok(None);
@@ -269,7 +269,7 @@ pub async fn fail(
     import_id: Uuid,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
     if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
         if record.status() != ImportStatus::Failed && !record.status().is_settled() {
             imports::transition(&mut tx, &record, ImportStatus::Failed, ACTOR, Some(reason))

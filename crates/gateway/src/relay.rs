@@ -85,7 +85,8 @@ pub async fn run(pool: PgPool, amqp_url: String, wake: Arc<Notify>, shutdown: Ca
 }
 
 async fn publish_pending(pool: &PgPool, publisher: &Publisher) -> Result<usize, RelayError> {
-    let mut tx = pool.begin().await?;
+    // The relay publishes every tenant's messages (ids only, no rows).
+    let mut tx = bf_runtime::db::system_tx(pool).await?;
     let pending = outbox::claim(&mut tx, BATCH).await?;
     if pending.is_empty() {
         return Ok(0);

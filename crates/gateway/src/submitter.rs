@@ -116,7 +116,8 @@ impl Submitter {
             .existing_balance_forward;
         let mut cursor = record.approval_cursor;
         loop {
-            let batch = rows::to_post_after(&self.pool, import_id, cursor, self.batch_size).await?;
+            let batch =
+                rows::to_post_after(&self.pool, tenant, import_id, cursor, self.batch_size).await?;
             let Some(last) = batch.last().map(|r| r.line) else {
                 break;
             };
@@ -164,7 +165,8 @@ impl Submitter {
                 .iter()
                 .filter_map(|l| i32::try_from(*l).ok())
                 .collect();
-            imports::advance_approval(&self.pool, import_id, last, claims, &refused).await?;
+            imports::advance_approval(&self.pool, tenant, import_id, last, claims, &refused)
+                .await?;
             tracing::info!(
                 %import_id,
                 through_line = last,
@@ -180,7 +182,7 @@ impl Submitter {
     }
 
     async fn complete(&self, tenant: &str, import_id: Uuid) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = bf_runtime::db::tenant_tx(&self.pool, tenant).await?;
         if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
             if record.status() == ImportStatus::Approving {
                 imports::set_completed(&mut tx, import_id).await?;
@@ -192,7 +194,7 @@ impl Submitter {
     }
 
     async fn fail(&self, tenant: &str, import_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = bf_runtime::db::tenant_tx(&self.pool, tenant).await?;
         if let Some(record) = imports::lock(&mut tx, tenant, import_id).await? {
             if record.status() == ImportStatus::Approving {
                 imports::transition(&mut tx, &record, ImportStatus::Failed, ACTOR, Some(reason))

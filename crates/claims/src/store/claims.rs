@@ -65,7 +65,8 @@ impl Store {
         patient_ids: &[&str],
         except: Option<Uuid>,
     ) -> Result<Vec<PriorRecord>, ClaimsError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.scoped(tenant).await?;
+        let found = sqlx::query_as(
             "SELECT c.patient_id,
                     COALESCE(sum(l.charge) FILTER (WHERE l.responsibility = 'patient'), 0) AS patient_amount,
                     COALESCE(sum(l.charge) FILTER (WHERE l.responsibility = 'insurance'), 0) AS insurance_amount,
@@ -80,8 +81,10 @@ impl Store {
         .bind(tenant)
         .bind(patient_ids)
         .bind(except)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// Creates the BF claims of one batch in one transaction. A line that
@@ -98,7 +101,7 @@ impl Store {
         date_of_service: NaiveDate,
         claims: &[NewBalanceForward],
     ) -> Result<(u64, Vec<i32>), ClaimsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.scoped(tenant).await?;
         let mut patients: Vec<&str> = claims.iter().map(|c| c.patient_id.as_str()).collect();
         patients.sort_unstable();
         patients.dedup();
@@ -218,7 +221,8 @@ impl Store {
         tenant: &str,
         patient_id: &str,
     ) -> Result<Vec<ClaimRecord>, ClaimsError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.scoped(tenant).await?;
+        let found = sqlx::query_as(
             "SELECT c.claim_id, c.kind, c.status, c.date_of_service, c.import_id, c.import_line,
                     c.reference, c.created_at, l.line_number, l.service_code, l.charge, l.responsibility,
                     c.provider_npi, c.location, c.oldest_service_date, c.balance_as_of, c.aging
@@ -229,8 +233,10 @@ impl Store {
         )
         .bind(tenant)
         .bind(patient_id)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// Voids the active claims of an import. Already-voided claims are
@@ -241,6 +247,7 @@ impl Store {
         import_id: Uuid,
         voided_by: &str,
     ) -> Result<u64, ClaimsError> {
+        let mut tx = self.scoped(tenant).await?;
         let done = sqlx::query(
             "UPDATE claims SET status = 'voided', voided_at = now(), voided_by = $3
               WHERE tenant_id = $1 AND import_id = $2 AND status = 'active'",
@@ -248,8 +255,9 @@ impl Store {
         .bind(tenant)
         .bind(import_id)
         .bind(voided_by)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }

@@ -36,6 +36,7 @@ impl Store {
         let last: Vec<&str> = patients.iter().map(|p| p.last_name.as_str()).collect();
         let first: Vec<&str> = patients.iter().map(|p| p.first_name.as_str()).collect();
         let dobs: Vec<NaiveDate> = patients.iter().map(|p| p.date_of_birth).collect();
+        let mut tx = self.scoped(tenant).await?;
         let done = sqlx::query(
             "INSERT INTO patients (tenant_id, patient_id, account_number, last_name, first_name, date_of_birth)
              SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::date[])
@@ -52,8 +53,9 @@ impl Store {
         .bind(&last)
         .bind(&first)
         .bind(&dobs)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -66,7 +68,8 @@ impl Store {
         account_numbers: &[&str],
         account_keys: &[&str],
     ) -> Result<Vec<DirectoryPatient>, ClaimsError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.scoped(tenant).await?;
+        let found = sqlx::query_as(
             "SELECT patient_id, account_number, last_name, first_name, date_of_birth
                FROM patients
               WHERE tenant_id = $1
@@ -78,8 +81,10 @@ impl Store {
         .bind(patient_ids)
         .bind(account_numbers)
         .bind(account_keys)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// Whether the tenant has this patient.
@@ -88,12 +93,14 @@ impl Store {
         tenant: &str,
         patient_id: &str,
     ) -> Result<bool, ClaimsError> {
+        let mut tx = self.scoped(tenant).await?;
         let found: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM patients WHERE tenant_id = $1 AND patient_id = $2")
                 .bind(tenant)
                 .bind(patient_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
+        tx.commit().await?;
         Ok(found.is_some())
     }
 }

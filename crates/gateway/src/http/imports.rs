@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::storage;
+use crate::store::audit::{self, Action};
 use crate::store::{imports, outbox, rows};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -101,7 +102,7 @@ pub async fn upload(
             options: &options_json,
             expected_totals: expected.as_ref(),
         };
-        record_upload(&state, &new, &job).await
+        record_upload(&state, &caller, &new, &job).await
     }
     .await;
     if let Err(e) = recorded {
@@ -133,10 +134,11 @@ enum Asked {
 /// The import row, its audit entry and its parse job, in one transaction.
 async fn record_upload(
     state: &AppState,
+    caller: &Caller,
     new: &imports::NewImport<'_>,
     job: &ParseJob,
 ) -> Result<(), ApiError> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = bf_runtime::db::tenant_tx(&state.pool, new.tenant_id).await?;
     imports::create(&mut tx, new).await?;
     let message_id = format!("{}:parse", new.import_id);
     outbox::add(
@@ -145,6 +147,16 @@ async fn record_upload(
         "ParseJob",
         &message_id,
         &job.encode_to_vec(),
+    )
+    .await?;
+    let details = serde_json::json!({
+        "file_name": new.file_name,
+        "size_bytes": new.size_bytes,
+        "sha256": new.sha256,
+    });
+    audit::record(
+        &mut tx,
+        &caller.audit(Action::Upload, Some(new.import_id), details),
     )
     .await?;
     tx.commit().await?;
@@ -466,6 +478,14 @@ pub async fn errors_csv(
     let bytes = out
         .into_inner()
         .map_err(|_| ApiError::Internal("error report".into()))?;
+    // Recorded before the rows leave: a download that is not recorded
+    // does not happen.
+    let entry = caller.audit(
+        Action::ErrorReport,
+        Some(id),
+        serde_json::json!({ "bytes": bytes.len() }),
+    );
+    audit::record_alone(&state.pool, caller.tenant(), &entry).await?;
     let file = format!("attachment; filename=\"{}-errors.csv\"", id);
     Ok((
         [

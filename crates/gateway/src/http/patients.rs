@@ -5,6 +5,7 @@ use super::views::{ClaimEntry, ClaimHistory, PatientInput, PatientsLoaded};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::store::audit::{self, Action};
 use axum::extract::{Path, State};
 use axum::Json;
 use bf_auth::ROLE_PATIENTS_WRITE;
@@ -44,6 +45,9 @@ pub async fn load(
         };
         upserted += state.claims.upsert_patients(request).await?.upserted;
     }
+    let details = serde_json::json!({ "patients": patients.len(), "upserted": upserted });
+    let entry = caller.audit(Action::PatientsWrite, None, details);
+    audit::record_alone(&state.pool, caller.tenant(), &entry).await?;
     Ok(Json(PatientsLoaded { upserted }))
 }
 

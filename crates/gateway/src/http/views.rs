@@ -62,6 +62,9 @@ pub struct ImportView {
     pub completed_at: Option<DateTime<Utc>>,
     pub voided_by: Option<String>,
     pub voided_at: Option<DateTime<Utc>>,
+    /// When retention deleted the rows and the uploaded file (the import's
+    /// counts, totals and history stay).
+    pub purged_at: Option<DateTime<Utc>>,
     /// When the import last changed state or progressed.
     pub updated_at: DateTime<Utc>,
     /// csv | xlsx, once read.
@@ -159,6 +162,7 @@ impl From<ImportRecord> for ImportView {
             completed_at: r.completed_at,
             voided_by: r.voided_by,
             voided_at: r.voided_at,
+            purged_at: r.purged_at,
             updated_at: r.updated_at,
             file_format: r.file_format,
             encoding: r.encoding,
@@ -359,4 +363,30 @@ pub struct ImportProfile {
     pub date_format: Option<String>,
     /// dot | comma
     pub decimal_style: Option<String>,
+}
+
+/// One entry of the practice's audit trail.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The user (the token's `sub`).
+    pub actor: String,
+    /// `import.upload`, `import.approve`, `import.void`,
+    /// `import.error_report` or `patients.write`.
+    pub action: String,
+    pub import_id: Option<Uuid>,
+    /// The peer address, and any `X-Forwarded-For` a proxy passed on.
+    pub remote_addr: Option<String>,
+    /// Ids, counts and choices (e.g. Save's decisions); never row data.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    pub next_before: Option<i64>,
 }

@@ -2,6 +2,7 @@
 //! when), progress and results.
 
 use bf_domain::import::ImportStatus;
+use bf_runtime::db;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
@@ -47,6 +48,8 @@ pub struct ImportRecord {
     pub file_totals: Option<serde_json::Value>,
     pub claims_refused: i32,
     pub trace_context: Option<serde_json::Value>,
+    /// When retention deleted the staged rows and the uploaded file.
+    pub purged_at: Option<DateTime<Utc>>,
 }
 
 impl ImportRecord {
@@ -84,7 +87,7 @@ const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha2
     count_total, count_valid, count_flagged, count_invalid, count_skipped,
     total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
     date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
-    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused, trace_context";
+    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused, trace_context, purged_at";
 
 /// Creates a queued import and its first audit entry.
 pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
@@ -124,13 +127,16 @@ pub async fn get(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<ImportRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND import_id = $2"
     ))
     .bind(tenant)
     .bind(id)
-    .fetch_optional(pool)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// One import, locked for the rest of the caller's transaction so that
@@ -155,14 +161,17 @@ pub async fn list(
     tenant: &str,
     limit: i64,
 ) -> Result<Vec<ImportRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1
           ORDER BY uploaded_at DESC, import_id DESC LIMIT $2"
     ))
     .bind(tenant)
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Moves an import from the state the caller saw (under its lock) to a
@@ -372,12 +381,13 @@ pub async fn clear_failure(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
 /// submitter resumes after the cursor, so `submitted` is added once.
 pub async fn advance_approval(
     pool: &PgPool,
+    tenant: &str,
     id: Uuid,
     cursor: i32,
     submitted: i32,
     refused: &[i32],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::tenant_tx(pool, tenant).await?;
     let moved = sqlx::query(
         "UPDATE imports SET approval_cursor = $2, claims_submitted = claims_submitted + $3,
                 claims_refused = claims_refused + $4, updated_at = now()

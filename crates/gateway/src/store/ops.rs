@@ -1,6 +1,7 @@
 //! Across tenants, for operators: what is running, how fast, and what is
 //! stuck. Ids, states, counts and times only; never row data.
 
+use bf_runtime::db;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -28,7 +29,8 @@ pub async fn imports(
     recent_hours: i32,
     limit: i64,
 ) -> Result<Vec<OpsImport>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = db::system_tx(pool).await?;
+    let found = sqlx::query_as(
         "SELECT i.import_id, i.tenant_id, i.status,
                 CASE WHEN i.status IN ('approving', 'completed') OR i.approved_at IS NOT NULL
                      THEN i.claims_submitted::bigint ELSE i.rows_recorded::bigint END AS rows_done,
@@ -47,18 +49,43 @@ pub async fn imports(
     )
     .bind(recent_hours)
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Running imports that have not moved for `stall_after_secs`.
 pub async fn stalled_count(pool: &PgPool, stall_after_secs: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = db::system_tx(pool).await?;
+    let found = sqlx::query_scalar(
         "SELECT count(*) FROM imports
           WHERE status IN ('queued', 'parsing', 'approving')
             AND updated_at < now() - make_interval(secs => $1::double precision)",
     )
     .bind(stall_after_secs)
-    .fetch_one(pool)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// How many imports are in each state, across tenants (a gauge).
+pub async fn status_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let found = sqlx::query_as("SELECT status, count(*) FROM imports GROUP BY status")
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Messages written but not yet published, across tenants (a gauge).
+pub async fn outbox_backlog(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let found = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(found)
 }

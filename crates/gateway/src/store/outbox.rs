@@ -76,10 +76,12 @@ pub async fn mark_published(
 /// Deletes messages published longer ago than `days`: the outbox is a
 /// queue, not an archive (the audit trail is `import_transitions`).
 pub async fn prune(pool: &sqlx::PgPool, days: i32) -> Result<u64, sqlx::Error> {
+    let mut tx = bf_runtime::db::system_tx(pool).await?;
     let done =
         sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)")
             .bind(days)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }

@@ -2,6 +2,7 @@
 //! system's export (mapping, date format, decimal style).
 
 use bf_domain::options::ParseOptions;
+use bf_runtime::db;
 use sqlx::PgPool;
 
 /// A profile's options.
@@ -10,13 +11,15 @@ pub async fn get(
     tenant: &str,
     name: &str,
 ) -> Result<Option<ParseOptions>, sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, tenant).await?;
     let stored: Option<serde_json::Value> = sqlx::query_scalar(
         "SELECT options FROM import_profiles WHERE tenant_id = $1 AND name = $2",
     )
     .bind(tenant)
     .bind(name)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(stored.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -28,6 +31,7 @@ pub async fn save(
     options: &ParseOptions,
     by: &str,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, tenant).await?;
     let kept = ParseOptions {
         mapping: options.mapping.clone(),
         date_format: options.date_format,
@@ -43,8 +47,9 @@ pub async fn save(
     .bind(name)
     .bind(serde_json::to_value(&kept).unwrap_or_default())
     .bind(by)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -53,18 +58,25 @@ pub async fn list(
     pool: &PgPool,
     tenant: &str,
 ) -> Result<Vec<(String, serde_json::Value)>, sqlx::Error> {
-    sqlx::query_as("SELECT name, options FROM import_profiles WHERE tenant_id = $1 ORDER BY name")
-        .bind(tenant)
-        .fetch_all(pool)
-        .await
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_as(
+        "SELECT name, options FROM import_profiles WHERE tenant_id = $1 ORDER BY name",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Deletes a profile; false when there was none.
 pub async fn delete(pool: &PgPool, tenant: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, tenant).await?;
     let done = sqlx::query("DELETE FROM import_profiles WHERE tenant_id = $1 AND name = $2")
         .bind(tenant)
         .bind(name)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

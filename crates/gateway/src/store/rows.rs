@@ -1,6 +1,7 @@
 //! Per-row results of an import.
 
 use bf_domain::{Problem, RowStatus};
+use bf_runtime::db;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -163,7 +164,8 @@ pub async fn page(
     after: i32,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_as(
         "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
                 raw, normalized, prior, accepted, not_posted
            FROM import_rows
@@ -175,30 +177,38 @@ pub async fn page(
     .bind(status.map(RowStatus::as_str))
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// The next rows to post after `after`, by line: valid rows, and flagged
 /// rows the user accepted at Save.
 pub async fn to_post_after(
     pool: &PgPool,
+    tenant: &str,
     import: Uuid,
     after: i32,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_as(
         "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
                 raw, normalized, prior, accepted, not_posted
            FROM import_rows
-          WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND line > $2
-          ORDER BY line LIMIT $3",
+          WHERE tenant_id = $1 AND import_id = $2
+            AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND line > $3
+          ORDER BY line LIMIT $4",
     )
+    .bind(tenant)
     .bind(import)
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Records that a batch arrived. False when it had arrived before (a
@@ -362,8 +372,9 @@ pub async fn search(
     query: &str,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, tenant).await?;
     let line: Option<i32> = query.trim().parse().ok();
-    sqlx::query_as(
+    let found = sqlx::query_as(
         "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
                 raw, normalized, prior, accepted, not_posted
            FROM import_rows
@@ -376,8 +387,10 @@ pub async fn search(
     .bind(line)
     .bind(query.trim())
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Patients who got a BF claim from this import, for links to their
@@ -388,7 +401,8 @@ pub async fn posted_patients(
     import: Uuid,
     limit: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_scalar(
         "SELECT DISTINCT matched_patient_id FROM import_rows
           WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id IS NOT NULL
             AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND not_posted IS NULL
@@ -397,6 +411,8 @@ pub async fn posted_patients(
     .bind(tenant)
     .bind(import)
     .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }

@@ -1,6 +1,7 @@
 //! The HTTP adapter: routes, and the OpenAPI document generated from the
 //! handlers' annotations so it cannot drift from them.
 
+mod dead_letters;
 mod health;
 mod imports;
 mod ops;
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(imports::void))
         .routes(routes!(imports::posting))
         .routes(routes!(ops::imports))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::requeue))
         .routes(routes!(imports::errors_csv))
         .routes(routes!(profiles::list))
         .routes(routes!(profiles::put, profiles::delete))

@@ -1,6 +1,7 @@
 //! The gateway's database adapter. Every query that reads or changes a
 //! tenant's data takes the tenant and filters by it.
 
+pub mod dead_letters;
 pub mod imports;
 pub mod ops;
 pub mod outbox;

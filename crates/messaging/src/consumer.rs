@@ -122,7 +122,7 @@ where
         handling_time()
             .with_label_values(&[queue.name])
             .observe(started.elapsed().as_secs_f64());
-        settle(&delivery, queue, redeliveries, disposition).await?;
+        settle(&delivery, queue, redeliveries, disposition, shutdown).await?;
     }
 }
 
@@ -153,6 +153,7 @@ async fn settle(
     queue: Queue,
     redeliveries: u32,
     disposition: Disposition,
+    shutdown: &CancellationToken,
 ) -> Result<(), BrokerError> {
     let outcome = match &disposition {
         Disposition::Done => "done",
@@ -165,9 +166,13 @@ async fn settle(
         Disposition::Done => delivery.ack(BasicAckOptions::default()).await?,
         Disposition::Retry(reason) => {
             tracing::warn!(queue = queue.name, redeliveries, %reason, "handler failed; will retry");
-            // Back off so a dependency that is restarting gets time to return.
+            // Back off so a dependency that is restarting gets time to return;
+            // when shutting down, hand it back at once to stay within the grace.
             let pause = Duration::from_millis(500 * 2u64.pow(redeliveries.min(5)));
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.cancelled() => {}
+            }
             delivery
                 .nack(BasicNackOptions {
                     requeue: true,

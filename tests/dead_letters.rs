@@ -278,6 +278,10 @@ async fn work_the_broker_dead_letters_without_its_handler_giving_up_still_fails_
     assert_eq!(parked[0]["count"], 1, "{parked:?}");
     assert_eq!(transitions(&stack, &id).await?.len(), trail.len());
 
+    let openapi = ops.get("/v1/openapi.json").await?;
+    assert!(openapi.body["paths"]["/v1/ops/dead-letters/requeue"]["post"].is_object());
+    assert!(openapi.body["paths"]["/v1/ops/dead-letters"]["get"].is_object());
+
     stack.restart("validator").await?;
     let requeued = ops
         .post_json("/v1/ops/dead-letters/requeue", &json!({"import_id": id}))

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -48,6 +48,8 @@ fn binaries() -> Result<PathBuf> {
                 "bf-validator",
                 "-p",
                 "bf-claims",
+                "-p",
+                "bf-cli",
             ])
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .status()
@@ -100,13 +102,36 @@ pub struct Options {
     pub env: Vec<(String, String)>,
 }
 
+/// How many processes of the scalable services a stack runs. Every
+/// instance shares the broker, the databases and the upload directory,
+/// as replicas in production do; each has its own ports and log.
+#[derive(Debug, Clone, Copy)]
+pub struct Instances {
+    pub validators: usize,
+    pub gateways: usize,
+}
+
+impl Default for Instances {
+    fn default() -> Self {
+        Instances {
+            validators: 1,
+            gateways: 1,
+        }
+    }
+}
+
 /// The three services of one test, and the resources they own.
 pub struct Stack {
     pub name: String,
+    /// The first gateway's URL.
     pub gateway_url: String,
+    /// Every gateway's URL, the first one first.
+    pub gateway_urls: Vec<String>,
     pub amqp_url: String,
-    /// The validator's and the claims service's `/metrics` servers.
+    /// The first validator's and the claims service's `/metrics` servers.
     pub validator_metrics_url: String,
+    /// Every validator's `/metrics` server, the first one first.
+    pub validator_metrics_urls: Vec<String>,
     pub claims_metrics_url: String,
     /// The claims service's database, for assertions on the ledger.
     pub claims_db: PgPool,
@@ -114,7 +139,25 @@ pub struct Stack {
     pub gateway_db: PgPool,
     dir: PathBuf,
     env: HashMap<String, String>,
-    children: HashMap<&'static str, Child>,
+    /// Settings of one instance that differ from the shared ones (ports).
+    own_env: HashMap<String, Vec<(String, String)>>,
+    /// Running processes by instance name: `gateway`, `gateway-2`, …
+    children: HashMap<String, Child>,
+}
+
+/// The binary an instance runs: `validator-2` runs `validator`.
+fn binary_of(instance: &str) -> &str {
+    instance.split_once('-').map_or(instance, |(b, _)| b)
+}
+
+/// The instance names of a service: `validator`, `validator-2`, …
+fn instance_names(service: &str, count: usize) -> Vec<String> {
+    (1..=count.max(1))
+        .map(|n| match n {
+            1 => service.to_string(),
+            n => format!("{service}-{n}"),
+        })
+        .collect()
 }
 
 impl Stack {
@@ -126,6 +169,13 @@ impl Stack {
     /// Creates the databases and vhost, then starts claims, gateway and
     /// validator, and waits until the gateway is ready.
     pub async fn start_with(options: Options) -> Result<Stack> {
+        Stack::start_instances(options, Instances::default()).await
+    }
+
+    /// Like [`Stack::start_with`], with several gateways and validators
+    /// sharing one broker and one database; kill, restart and terminate
+    /// name them `gateway`, `gateway-2`, `validator`, `validator-2`, ….
+    pub async fn start_instances(options: Options, instances: Instances) -> Result<Stack> {
         let bins = binaries()?;
         let name = format!(
             "bf_t_{}",
@@ -151,8 +201,30 @@ impl Stack {
         let dir = bins.join("e2e").join(&name);
         std::fs::create_dir_all(&dir)?;
         let grpc_port = free_port()?;
-        let http_port = free_port()?;
-        let validator_metrics = free_port()?;
+        let gateways = instance_names("gateway", instances.gateways);
+        let validators = instance_names("validator", instances.validators);
+        let mut own_env: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut gateway_urls = Vec::new();
+        for g in &gateways {
+            let port = free_port()?;
+            own_env.insert(
+                g.clone(),
+                vec![("BF_HTTP_ADDR".into(), format!("127.0.0.1:{port}"))],
+            );
+            gateway_urls.push(format!("http://127.0.0.1:{port}"));
+        }
+        let mut validator_metrics_urls = Vec::new();
+        for v in &validators {
+            let port = free_port()?;
+            own_env.insert(
+                v.clone(),
+                vec![(
+                    "BF_VALIDATOR_METRICS_ADDR".into(),
+                    format!("127.0.0.1:{port}"),
+                )],
+            );
+            validator_metrics_urls.push(format!("http://127.0.0.1:{port}/metrics"));
+        }
         let claims_metrics = free_port()?;
         let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
         let mut env: HashMap<String, String> = [
@@ -166,13 +238,8 @@ impl Stack {
             ),
             ("BF_AMQP_URL", amqp_url.clone()),
             ("BF_OBJECT_STORE", dir.join("objects").display().to_string()),
-            ("BF_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
             ("BF_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
             ("BF_CLAIMS_URL", format!("http://127.0.0.1:{grpc_port}")),
-            (
-                "BF_VALIDATOR_METRICS_ADDR",
-                format!("127.0.0.1:{validator_metrics}"),
-            ),
             (
                 "BF_CLAIMS_METRICS_ADDR",
                 format!("127.0.0.1:{claims_metrics}"),
@@ -187,8 +254,10 @@ impl Stack {
         .collect();
         env.extend(options.env);
         let mut stack = Stack {
-            gateway_url: format!("http://127.0.0.1:{http_port}"),
-            validator_metrics_url: format!("http://127.0.0.1:{validator_metrics}/metrics"),
+            gateway_url: gateway_urls[0].clone(),
+            gateway_urls,
+            validator_metrics_url: validator_metrics_urls[0].clone(),
+            validator_metrics_urls,
             claims_metrics_url: format!("http://127.0.0.1:{claims_metrics}/metrics"),
             claims_db: PgPoolOptions::new()
                 .max_connections(2)
@@ -202,31 +271,60 @@ impl Stack {
             amqp_url,
             dir,
             env,
+            own_env,
             children: HashMap::new(),
         };
         stack.spawn("claims")?;
         stack.wait_for_port(grpc_port).await?;
-        stack.spawn("gateway")?;
-        stack.spawn("validator")?;
-        stack.wait_ready().await?;
+        for instance in gateways.iter().chain(&validators) {
+            stack.spawn(instance)?;
+        }
+        for url in stack.gateway_urls.clone() {
+            stack.wait_ready(&url).await?;
+        }
         Ok(stack)
     }
 
-    fn spawn(&mut self, service: &'static str) -> Result<()> {
+    fn spawn(&mut self, instance: &str) -> Result<()> {
         let bins = binaries()?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join(format!("{service}.log")))?;
-        let child = Command::new(bins.join(service))
+            .open(self.dir.join(format!("{instance}.log")))?;
+        let own = self.own_env.get(instance).cloned().unwrap_or_default();
+        let child = Command::new(bins.join(binary_of(instance)))
             .envs(&self.env)
+            .envs(own)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .with_context(|| format!("starting {service}"))?;
-        self.children.insert(service, child);
+            .with_context(|| format!("starting {instance}"))?;
+        self.children.insert(instance.to_string(), child);
         Ok(())
+    }
+
+    /// Every instance this stack started, in start order of kind.
+    fn instances(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.own_env.keys().cloned().collect();
+        names.push("claims".into());
+        names.sort();
+        names
+    }
+
+    /// The directory uploaded files are stored in (`BF_OBJECT_STORE`).
+    pub fn objects_dir(&self) -> PathBuf {
+        self.dir.join("objects")
+    }
+
+    /// Runs `bfctl` against the first gateway with `token`.
+    pub fn bfctl(&self, token: &str, args: &[&str]) -> Result<Output> {
+        Ok(Command::new(binaries()?.join("bfctl"))
+            .args(args)
+            .env("BF_URL", &self.gateway_url)
+            .env("BF_TOKEN", token)
+            .stdin(Stdio::null())
+            .output()?)
     }
 
     async fn wait_for_port(&self, port: u16) -> Result<()> {
@@ -242,14 +340,10 @@ impl Stack {
         bail!("port {port} never opened; see {}", self.dir.display())
     }
 
-    async fn wait_ready(&self) -> Result<()> {
+    async fn wait_ready(&self, gateway_url: &str) -> Result<()> {
         let client = reqwest::Client::new();
         for _ in 0..300 {
-            if let Ok(r) = client
-                .get(format!("{}/readyz", self.gateway_url))
-                .send()
-                .await
-            {
+            if let Ok(r) = client.get(format!("{gateway_url}/readyz")).send().await {
                 if r.status().is_success() {
                     return Ok(());
                 }
@@ -259,7 +353,8 @@ impl Stack {
         bail!("gateway never became ready; see {}", self.dir.display())
     }
 
-    /// Kills a service at once (SIGKILL), as a crash would.
+    /// Kills a service at once (SIGKILL), as a crash would. `service` is
+    /// an instance name: `validator` is the first validator.
     pub fn kill(&mut self, service: &'static str) -> Result<()> {
         if let Some(mut child) = self.children.remove(service) {
             child.kill()?;
@@ -268,7 +363,35 @@ impl Stack {
         Ok(())
     }
 
-    /// Starts a killed service again with the same settings.
+    /// Asks a service to stop (SIGTERM), as an orchestrator does, and
+    /// waits for it to exit; returns its exit status. Fails if it is still
+    /// running after `grace` (it is then killed).
+    pub fn terminate(&mut self, service: &'static str, grace: Duration) -> Result<ExitStatus> {
+        let Some(mut child) = self.children.remove(service) else {
+            bail!("{service} is not running");
+        };
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        if !sent.success() {
+            bail!("kill -TERM {service} failed");
+        }
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill()?;
+                child.wait()?;
+                bail!("{service} was still running {grace:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts a killed or terminated service again with the same settings,
+    /// and waits until it serves (claims: its port; a gateway: ready).
     pub async fn restart(&mut self, service: &'static str) -> Result<()> {
         self.spawn(service)?;
         if service == "claims" {
@@ -279,12 +402,11 @@ impl Stack {
                 .parse()?;
             self.wait_for_port(port).await?;
         }
+        if binary_of(service) == "gateway" {
+            let url = self.own_env[service][0].1.clone();
+            self.wait_ready(&format!("http://{url}")).await?;
+        }
         Ok(())
-    }
-
-    /// Where the gateway keeps uploaded files (its local object store).
-    pub fn objects_dir(&self) -> PathBuf {
-        self.dir.join("objects")
     }
 
     /// An API client for a tenant and user with the given roles.
@@ -297,9 +419,9 @@ impl Stack {
         self.client(tenant, "lead@example.test", &api::ALL_ROLES)
     }
 
-    /// Everything the three services logged so far.
+    /// Everything the services logged so far.
     pub fn logs(&self) -> String {
-        ["claims", "gateway", "validator"]
+        self.instances()
             .iter()
             .map(|s| std::fs::read_to_string(self.dir.join(format!("{s}.log"))).unwrap_or_default())
             .collect::<Vec<_>>()
@@ -324,7 +446,7 @@ impl Drop for Stack {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            for service in ["claims", "gateway", "validator"] {
+            for service in self.instances() {
                 let path = self.dir.join(format!("{service}.log"));
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(25).collect();

@@ -5,6 +5,7 @@
 mod api;
 mod claims;
 mod client;
+mod dead_letters;
 mod decisions;
 mod error;
 mod imports;
@@ -220,6 +221,15 @@ enum Command {
         json: bool,
     },
 
+    /// List the work the broker gave up on (needs role ops), or requeue it.
+    DeadLetters {
+        #[command(subcommand)]
+        action: Option<DeadLettersCommand>,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Watch running and recent imports of every tenant (needs role ops).
     ///
     /// On a terminal the view is redrawn in place until Ctrl-C; otherwise,
@@ -280,6 +290,28 @@ enum ProfilesCommand {
     Delete {
         /// Profile name.
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// Put dead letters back on their work queues once their cause is
+    /// fixed; each import resumes from the state it failed in.
+    Requeue {
+        /// Only this import's dead letters.
+        #[arg(
+            long = "import",
+            value_name = "ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
+        import: Option<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+        /// Print the gateway's JSON instead.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -406,6 +438,12 @@ async fn dispatch(client: &Client, command: Command) -> Result<Outcome, error::C
             };
             settings::run(client, change, json).await
         }
+        Command::DeadLetters { action, json } => match action {
+            None => dead_letters::list(client, json).await,
+            Some(DeadLettersCommand::Requeue { import, all, json }) => {
+                dead_letters::requeue(client, import.as_deref(), all, json).await
+            }
+        },
         Command::Watch {
             interval,
             once,
@@ -512,6 +550,32 @@ mod tests {
         assert_eq!(interval, std::time::Duration::from_millis(500));
         assert!(once);
         assert!(Cli::try_parse_from(["bfctl", "watch", "--interval", "0"]).is_err());
+    }
+
+    #[test]
+    fn requeue_needs_one_import_or_all() {
+        let Command::DeadLetters {
+            action: Some(DeadLettersCommand::Requeue { import, all, .. }),
+            ..
+        } = parse(&["dead-letters", "requeue", "--import", "i1"])
+        else {
+            panic!("parsed as the wrong command");
+        };
+        assert_eq!((import.as_deref(), all), (Some("i1"), false));
+        assert!(matches!(
+            parse(&["dead-letters"]),
+            Command::DeadLetters { action: None, .. }
+        ));
+        assert!(Cli::try_parse_from(["bfctl", "dead-letters", "requeue"]).is_err());
+        assert!(Cli::try_parse_from([
+            "bfctl",
+            "dead-letters",
+            "requeue",
+            "--all",
+            "--import",
+            "i"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -109,9 +109,68 @@ pub fn void_decision(status: ImportStatus, approved_before: bool) -> VoidDecisio
     }
 }
 
+/// What an operator's requeue of an import's dead letters does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequeueDecision {
+    /// Put the import back in the state it failed from; its work resumes
+    /// from the requeued messages, which are idempotent.
+    Restore(ImportStatus),
+    /// Leave the state alone (it did not fail from running work, or a
+    /// person moved it on since); the messages are still requeued, and
+    /// their handlers ignore work the import no longer needs.
+    Leave,
+}
+
+/// Decides a requeue, given the import's state and the state it was in
+/// when it failed. Only work that was running can be resumed: a file
+/// refused for what it contains fails from `parsing` too, but its parse
+/// job is acked, never dead-lettered, so it is never requeued.
+pub fn requeue_decision(
+    status: ImportStatus,
+    failed_from: Option<ImportStatus>,
+) -> RequeueDecision {
+    match (status, failed_from) {
+        (
+            ImportStatus::Failed,
+            Some(from @ (ImportStatus::Queued | ImportStatus::Parsing | ImportStatus::Approving)),
+        ) => RequeueDecision::Restore(from),
+        _ => RequeueDecision::Leave,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requeued_import_goes_back_to_the_running_state_it_failed_from() {
+        use ImportStatus::*;
+        for from in [Queued, Parsing, Approving] {
+            assert_eq!(
+                requeue_decision(Failed, Some(from)),
+                RequeueDecision::Restore(from)
+            );
+        }
+        assert_eq!(requeue_decision(Failed, None), RequeueDecision::Leave);
+        assert_eq!(
+            requeue_decision(Failed, Some(ReadyForReview)),
+            RequeueDecision::Leave
+        );
+        for now in [
+            Queued,
+            Parsing,
+            ReadyForReview,
+            Approving,
+            Completed,
+            Voided,
+        ] {
+            assert_eq!(
+                requeue_decision(now, Some(Parsing)),
+                RequeueDecision::Leave,
+                "{now:?} is not failed"
+            );
+        }
+    }
 
     #[test]
     fn status_round_trips_as_text() {

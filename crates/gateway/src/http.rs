@@ -2,6 +2,7 @@
 //! handlers' annotations so it cannot drift from them.
 
 mod audit;
+mod dead_letters;
 mod health;
 mod imports;
 mod ops;
@@ -66,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(imports::void))
         .routes(routes!(imports::posting))
         .routes(routes!(ops::imports))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::requeue))
         .routes(routes!(imports::errors_csv))
         .routes(routes!(profiles::list))
         .routes(routes!(profiles::put, profiles::delete))

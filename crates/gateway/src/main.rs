@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod config;
+mod dead_letters;
 mod error;
 mod http;
 mod metrics;
@@ -55,6 +56,11 @@ async fn main() -> anyhow::Result<()> {
             shutdown.clone(),
         )),
         tokio::spawn(recorder::run(
+            pool.clone(),
+            config.amqp_url.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(dead_letters::run(
             pool.clone(),
             config.amqp_url.clone(),
             shutdown.clone(),

@@ -2,6 +2,7 @@
 //! tenant's data takes the tenant and filters by it.
 
 pub mod audit;
+pub mod dead_letters;
 pub mod imports;
 pub mod ops;
 pub mod outbox;

@@ -41,6 +41,24 @@ pub struct Message {
     pub last_attempt: bool,
     /// The publisher's W3C trace context (`traceparent`, `tracestate`).
     pub trace: HashMap<String, String>,
+    /// The publisher's message id (empty when it set none), so a dead
+    /// letter can be recognised when it arrives twice.
+    pub message_id: String,
+    /// The protobuf type the publisher named (`bf-kind`), so a dead letter
+    /// can be published again as what it was.
+    pub kind: String,
+    /// Set on a dead letter: why and how often the broker dead-lettered it.
+    pub death: Option<Death>,
+}
+
+/// The broker's account of a dead letter (its newest `x-death` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Death {
+    /// `rejected` (a handler gave up) or `delivery_limit` (it was handed
+    /// back too often, e.g. by a crashing consumer).
+    pub reason: String,
+    /// How many times it was dead-lettered for that reason.
+    pub count: i64,
 }
 
 /// Consumes `queue` until `shutdown` is cancelled or the channel fails.
@@ -83,6 +101,14 @@ where
             redeliveries,
             last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
             trace: trace_context(&delivery),
+            message_id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            kind: header_text(&delivery, "bf-kind").unwrap_or_default(),
+            death: death(&delivery),
         };
         let started = std::time::Instant::now();
         let handling = handler(message);
@@ -96,7 +122,7 @@ where
         handling_time()
             .with_label_values(&[queue.name])
             .observe(started.elapsed().as_secs_f64());
-        settle(&delivery, queue, redeliveries, disposition).await?;
+        settle(&delivery, queue, redeliveries, disposition, shutdown).await?;
     }
 }
 
@@ -127,6 +153,7 @@ async fn settle(
     queue: Queue,
     redeliveries: u32,
     disposition: Disposition,
+    shutdown: &CancellationToken,
 ) -> Result<(), BrokerError> {
     let outcome = match &disposition {
         Disposition::Done => "done",
@@ -139,9 +166,13 @@ async fn settle(
         Disposition::Done => delivery.ack(BasicAckOptions::default()).await?,
         Disposition::Retry(reason) => {
             tracing::warn!(queue = queue.name, redeliveries, %reason, "handler failed; will retry");
-            // Back off so a dependency that is restarting gets time to return.
+            // Back off so a dependency that is restarting gets time to return;
+            // when shutting down, hand it back at once to stay within the grace.
             let pause = Duration::from_millis(500 * 2u64.pow(redeliveries.min(5)));
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.cancelled() => {}
+            }
             delivery
                 .nack(BasicNackOptions {
                     requeue: true,
@@ -188,15 +219,40 @@ fn trace_context(delivery: &Delivery) -> HashMap<String, String> {
         .collect()
 }
 
-/// The broker's count of earlier deliveries (quorum queues' header).
-fn delivery_count(delivery: &Delivery) -> u32 {
-    let Some(headers) = delivery.properties.headers() else {
-        return 0;
+/// A text header of a delivery.
+fn header_text(delivery: &Delivery, key: &str) -> Option<String> {
+    match delivery.properties.headers().as_ref()?.inner().get(key)? {
+        AMQPValue::LongString(v) => Some(v.to_string()),
+        AMQPValue::ShortString(v) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+/// The newest `x-death` entry of a dead letter.
+fn death(delivery: &Delivery) -> Option<Death> {
+    let AMQPValue::FieldArray(deaths) = delivery
+        .properties
+        .headers()
+        .as_ref()?
+        .inner()
+        .get("x-death")?
+    else {
+        return None;
     };
-    let Some(value) = headers.inner().get("x-delivery-count") else {
-        return 0;
+    let AMQPValue::FieldTable(newest) = deaths.as_slice().first()? else {
+        return None;
     };
-    let n: i64 = match value {
+    let reason = match newest.inner().get("reason") {
+        Some(AMQPValue::LongString(v)) => v.to_string(),
+        Some(AMQPValue::ShortString(v)) => v.to_string(),
+        _ => "unknown".to_string(),
+    };
+    let count = newest.inner().get("count").map(integer).unwrap_or(1);
+    Some(Death { reason, count })
+}
+
+fn integer(value: &AMQPValue) -> i64 {
+    match value {
         AMQPValue::ShortShortInt(v) => (*v).into(),
         AMQPValue::ShortShortUInt(v) => (*v).into(),
         AMQPValue::ShortInt(v) => (*v).into(),
@@ -205,6 +261,16 @@ fn delivery_count(delivery: &Delivery) -> u32 {
         AMQPValue::LongUInt(v) => (*v).into(),
         AMQPValue::LongLongInt(v) => *v,
         _ => 0,
+    }
+}
+
+/// The broker's count of earlier deliveries (quorum queues' header).
+fn delivery_count(delivery: &Delivery) -> u32 {
+    let Some(headers) = delivery.properties.headers() else {
+        return 0;
     };
-    u32::try_from(n).unwrap_or(0)
+    let Some(value) = headers.inner().get("x-delivery-count") else {
+        return 0;
+    };
+    u32::try_from(integer(value)).unwrap_or(0)
 }

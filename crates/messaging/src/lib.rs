@@ -11,6 +11,6 @@ pub mod supervisor;
 pub mod topology;
 
 pub use broker::{Broker, BrokerError};
-pub use consumer::{consume, Disposition, Message};
+pub use consumer::{consume, Death, Disposition, Message};
 pub use publisher::Publisher;
 pub use supervisor::supervise;

@@ -44,6 +44,31 @@ impl Queue {
     pub fn dead_letter_name(&self) -> String {
         format!("{}.dlq", self.name)
     }
+
+    /// Its dead-letter queue as a queue to consume, so a watcher can use
+    /// the same `consume` (and metrics) as every worker. The routing key is
+    /// the work queue's name: that is what the dead-letter exchange routes by.
+    pub fn dead_letters(&self) -> Queue {
+        let name = match self.name {
+            "imports.parse" => "imports.parse.dlq",
+            "imports.events" => "imports.events.dlq",
+            "imports.approve" => "imports.approve.dlq",
+            // Every work queue is listed above; a new one must be added there.
+            _ => "imports.unknown.dlq",
+        };
+        Queue {
+            name,
+            routing_key: self.name,
+        }
+    }
+
+    /// The work queue a queue's name belongs to (a work queue's or its
+    /// dead-letter queue's name).
+    pub fn named(name: &str) -> Option<Queue> {
+        QUEUES
+            .into_iter()
+            .find(|q| q.name == name || q.dead_letter_name() == name)
+    }
 }
 
 /// Declares the exchanges, the quorum work queues and their dead-letter
@@ -123,4 +148,18 @@ async fn bind(
             FieldTable::default(),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_work_queue_has_its_own_dead_letter_queue() {
+        for queue in QUEUES {
+            assert_eq!(queue.dead_letters().name, queue.dead_letter_name());
+            assert_eq!(Queue::named(&queue.dead_letter_name()), Some(queue));
+            assert_eq!(Queue::named(queue.name), Some(queue));
+        }
+    }
 }

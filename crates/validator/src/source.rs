@@ -46,8 +46,16 @@ pub async fn open(
     let found = match objects.get(&path).await {
         Ok(found) => found,
         Err(object_store::Error::NotFound { .. }) => {
-            let reason = "The uploaded file is missing from storage; upload it again.";
-            let _ = tx.send(Chunk::Invalid(reason.into())).await;
+            // The gateway stores the file before it commits the import, so
+            // a missing file is a storage fault (a volume not mounted, a
+            // restore in progress), not a fault of the file: retry, and
+            // once retries are spent the job is dead-lettered for an
+            // operator to requeue after restoring the file.
+            let _ = tx
+                .send(Chunk::Unreadable(
+                    "the uploaded file is not in storage".into(),
+                ))
+                .await;
             return rx;
         }
         Err(_) => {

@@ -433,3 +433,38 @@ pub async fn set_voided(conn: &mut PgConnection, id: Uuid, by: &str) -> Result<(
         .await?;
     Ok(())
 }
+
+/// The state an import was in when it last failed, from its audit trail,
+/// so a requeue can put it back there.
+pub async fn failed_from(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ImportStatus>, sqlx::Error> {
+    let from: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT from_status FROM import_transitions
+          WHERE import_id = $1 AND to_status = 'failed' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(from.flatten().as_deref().and_then(ImportStatus::parse))
+}
+
+/// Where an import's file is and how to read it: what a parse job needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ParseSource {
+    pub object_key: String,
+    pub size_bytes: i64,
+    pub options: serde_json::Value,
+}
+
+/// The parse source of one import, so its parse can be run again.
+pub async fn parse_source(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ParseSource>, sqlx::Error> {
+    sqlx::query_as("SELECT object_key, size_bytes, options FROM imports WHERE import_id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}

@@ -52,6 +52,12 @@ fn money(s: &str) -> Decimal {
 /// unmatched, name mismatch, duplicate patient, bad amounts, bad date and
 /// birth-date mismatch.
 pub fn generate(rows: usize) -> Generated {
+    generate_numbered(rows, 0)
+}
+
+/// As [`generate`], with patients numbered from `first_patient`: files of one
+/// practice with disjoint patients, so each can be saved in full.
+pub fn generate_numbered(rows: usize, first_patient: usize) -> Generated {
     let mut csv = String::from(HEADER);
     csv.push('\n');
     let mut patients = Vec::new();
@@ -60,10 +66,10 @@ pub fn generate(rows: usize) -> Generated {
         let line = i as i32 + 2;
         let kind = i % 20;
         // Row 15 of each cycle repeats row 14's patient.
-        let who = if kind == 15 { i - 1 } else { i };
+        let who = first_patient + if kind == 15 { i - 1 } else { i };
         let pid = format!("P-{who:05}");
         let account = format!("0{who:05}");
-        let last = if who % 3 == 0 {
+        let last = if who.is_multiple_of(3) {
             format!("Peña{who}")
         } else {
             format!("Nguyễn{who}")
@@ -163,7 +169,12 @@ pub fn generate(rows: usize) -> Generated {
                 dob.clone(),
                 pb.clone(),
                 String::new(),
-                "flagged",
+                // Row 14 is a duplicate only if row 15 follows it.
+                if kind == 14 && i + 1 == rows {
+                    "valid"
+                } else {
+                    "flagged"
+                },
             ),
             16 => (
                 account.clone(),

@@ -11,7 +11,7 @@ use bf_domain::posting::{amounts_to_post, Decisions, ExistingPolicy};
 use bf_domain::Column;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::APPROVE;
-use bf_messaging::{consume, supervise, Broker, BrokerError, Disposition};
+use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Disposition, Fairness};
 use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
 use bf_proto::imports::ApproveJob;
 use bf_proto::ClaimsClient;
@@ -26,6 +26,16 @@ use uuid::Uuid;
 
 /// Who the audit trail names for the submitter's transitions.
 const ACTOR: &str = "system:submitter";
+
+/// Saves one gateway runs at once.
+const SAVE_WORKERS: usize = 2;
+
+/// The tenant of an approve job, the key of its fair share.
+fn tenant_of(payload: &[u8]) -> String {
+    ApproveJob::decode(payload)
+        .map(|job| job.tenant_id)
+        .unwrap_or_default()
+}
 
 /// What the submitter needs.
 #[derive(Clone)]
@@ -59,7 +69,18 @@ impl Submitter {
                 let stop = stop.clone();
                 async move {
                     let channel = broker.channel().await?;
-                    consume(&channel, APPROVE, 1, &stop, |message| this.handle(message)).await?;
+                    // Saves of different practices run side by side; a
+                    // practice's big Save cannot hold both workers while
+                    // another practice's waits.
+                    let fairness = Fairness {
+                        workers: SAVE_WORKERS,
+                        window: SAVE_WORKERS * 4,
+                    };
+                    consume_fair(&channel, APPROVE, fairness, &stop, tenant_of, |message| {
+                        let this = this.clone();
+                        async move { this.handle(message).await }
+                    })
+                    .await?;
                     Ok::<(), BrokerError>(())
                 }
             },

@@ -3,6 +3,7 @@
 //! dead-lettered.
 
 use crate::broker::BrokerError;
+use crate::fair::FairQueue;
 use crate::topology::{Queue, DELIVERY_LIMIT};
 use futures::StreamExt;
 use lapin::message::Delivery;
@@ -95,35 +96,155 @@ where
             Some(d) => d?,
             None => return Err(BrokerError::StreamEnded),
         };
-        let redeliveries = delivery_count(&delivery);
-        let message = Message {
-            payload: std::mem::take(&mut delivery.data),
-            redeliveries,
-            last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
-            trace: trace_context(&delivery),
-            message_id: delivery
-                .properties
-                .message_id()
-                .as_ref()
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-            kind: header_text(&delivery, "bf-kind").unwrap_or_default(),
-            death: death(&delivery),
-        };
-        let started = std::time::Instant::now();
-        let handling = handler(message);
-        tokio::pin!(handling);
-        let disposition = tokio::select! {
-            d = &mut handling => d,
-            _ = shutdown.cancelled() => tokio::time::timeout(SHUTDOWN_GRACE, &mut handling)
-                .await
-                .unwrap_or(Disposition::Requeue),
-        };
-        handling_time()
-            .with_label_values(&[queue.name])
-            .observe(started.elapsed().as_secs_f64());
-        settle(&delivery, queue, redeliveries, disposition, shutdown).await?;
+        let message = message_of(&mut delivery);
+        handle_one(&delivery, queue, handler(message), shutdown).await?;
     }
+}
+
+/// The handler's view of a delivery; the payload moves out of it.
+fn message_of(delivery: &mut Delivery) -> Message {
+    let redeliveries = delivery_count(delivery);
+    Message {
+        payload: std::mem::take(&mut delivery.data),
+        redeliveries,
+        last_attempt: redeliveries + 1 >= DELIVERY_LIMIT as u32,
+        trace: trace_context(delivery),
+        message_id: delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        kind: header_text(delivery, "bf-kind").unwrap_or_default(),
+        death: death(delivery),
+    }
+}
+
+/// Runs one handler to its end (or to the shutdown grace) and settles the
+/// delivery by its disposition: nothing is acked before the handler says
+/// its effects are committed.
+async fn handle_one<F>(
+    delivery: &Delivery,
+    queue: Queue,
+    handling: F,
+    shutdown: &CancellationToken,
+) -> Result<(), BrokerError>
+where
+    F: Future<Output = Disposition>,
+{
+    let redeliveries = delivery_count(delivery);
+    let started = std::time::Instant::now();
+    tokio::pin!(handling);
+    let disposition = tokio::select! {
+        d = &mut handling => d,
+        _ = shutdown.cancelled() => tokio::time::timeout(SHUTDOWN_GRACE, &mut handling)
+            .await
+            .unwrap_or(Disposition::Requeue),
+    };
+    handling_time()
+        .with_label_values(&[queue.name])
+        .observe(started.elapsed().as_secs_f64());
+    settle(delivery, queue, redeliveries, disposition, shutdown).await
+}
+
+/// Consumes `queue` with up to `workers` messages in hand at once, taking
+/// them fairly across the keys `key_of` reads from each payload (the
+/// tenant): the broker hands over up to `window` messages, and a free
+/// worker takes the waiting message of the key with the fewest running,
+/// the least recently served first, and never gives one key every worker
+/// (with two or more, one stays free for another key). So one practice's
+/// huge files cannot hold every worker while another practice's small
+/// file waits; the price is that a lone practice uses one worker fewer. Messages
+/// waiting in the window are unacked, so a crash loses none of them; on
+/// shutdown they go straight back and those in hand get the grace.
+pub async fn consume_fair<K, H, F>(
+    channel: &Channel,
+    queue: Queue,
+    fairness: Fairness,
+    shutdown: &CancellationToken,
+    key_of: K,
+    handler: H,
+) -> Result<(), BrokerError>
+where
+    K: Fn(&[u8]) -> String,
+    H: Fn(Message) -> F,
+    F: Future<Output = Disposition> + Send + 'static,
+{
+    let workers = fairness.workers.max(1);
+    let window = fairness.window.max(workers);
+    // One worker is always kept for another key (when there are two or
+    // more): a practice's big files never hold them all.
+    let per_key = workers.saturating_sub(1).max(1);
+    channel
+        .basic_qos(
+            u16::try_from(window).unwrap_or(u16::MAX),
+            BasicQosOptions::default(),
+        )
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            queue.name,
+            "",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut waiting: FairQueue<(Delivery, Message)> = FairQueue::default();
+    let mut running: tokio::task::JoinSet<(String, Result<(), BrokerError>)> =
+        tokio::task::JoinSet::new();
+    let outcome = loop {
+        while running.len() < workers {
+            let Some((key, (delivery, message))) = waiting.pop(per_key) else {
+                break;
+            };
+            let handling = handler(message);
+            let stop = shutdown.clone();
+            running.spawn(async move {
+                let settled = handle_one(&delivery, queue, handling, &stop).await;
+                (key, settled)
+            });
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                let (key, settled) = done.map_err(|_| BrokerError::StreamEnded)?;
+                waiting.finished(&key);
+                if let Err(e) = settled {
+                    break Err(e);
+                }
+            }
+            next = deliveries.next(), if waiting.len() + running.len() < window => {
+                let mut delivery = match next {
+                    Some(d) => d?,
+                    None => break Err(BrokerError::StreamEnded),
+                };
+                let message = message_of(&mut delivery);
+                let key = key_of(&message.payload);
+                waiting.push(key, (delivery, message));
+            }
+        }
+    };
+    // Not started: straight back to the queue for another consumer.
+    while let Some((_, (delivery, _))) = waiting.pop(usize::MAX) {
+        settled().with_label_values(&[queue.name, "requeue"]).inc();
+        let _ = delivery
+            .nack(BasicNackOptions {
+                requeue: true,
+                ..Default::default()
+            })
+            .await;
+    }
+    // In hand: each finishes or is handed back within the grace.
+    while running.join_next().await.is_some() {}
+    outcome
+}
+
+/// How many messages a fair consumer handles at once, and how many it
+/// takes from the broker to choose among.
+#[derive(Debug, Clone, Copy)]
+pub struct Fairness {
+    pub workers: usize,
+    pub window: usize,
 }
 
 fn settled() -> &'static prometheus::IntCounterVec {

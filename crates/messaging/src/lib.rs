@@ -6,11 +6,12 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod fair;
 pub mod publisher;
 pub mod supervisor;
 pub mod topology;
 
 pub use broker::{Broker, BrokerError};
-pub use consumer::{consume, Death, Disposition, Message};
+pub use consumer::{consume, consume_fair, Death, Disposition, Fairness, Message};
 pub use publisher::Publisher;
 pub use supervisor::supervise;

@@ -24,7 +24,7 @@ impl Config {
             object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
             claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
             batch_size: config::parse("ROW_BATCH_SIZE", 500)?,
-            workers: config::parse("VALIDATOR_WORKERS", 2)?,
+            workers: config::parse("VALIDATOR_WORKERS", 3)?,
             metrics_addr: config::parse(
                 "VALIDATOR_METRICS_ADDR",
                 std::net::SocketAddr::from(([127, 0, 0, 1], 9101)),

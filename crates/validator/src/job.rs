@@ -40,6 +40,14 @@ pub enum JobError {
     BadOptions,
 }
 
+/// The tenant a parse job is for: the key its fair share is counted by.
+/// An undecodable job gets an empty key; its handler rejects it.
+pub fn tenant_of(payload: &[u8]) -> String {
+    ParseJob::decode(payload)
+        .map(|job| job.tenant_id)
+        .unwrap_or_default()
+}
+
 impl Parser {
     /// Handles one delivery of a parse job.
     pub async fn handle(&self, publisher: &Publisher, message: Message) -> Disposition {

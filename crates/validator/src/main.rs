@@ -10,7 +10,7 @@ mod source;
 mod workbook;
 
 use bf_messaging::topology::PARSE;
-use bf_messaging::{consume, supervise, Broker, BrokerError, Publisher};
+use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Fairness, Publisher};
 use bf_runtime::{objects, shutdown, telemetry};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,37 +29,44 @@ async fn main() -> anyhow::Result<()> {
         config.metrics_addr,
         shutdown.clone(),
     ));
-    let mut workers = Vec::new();
-    for _ in 0..config.workers.max(1) {
-        let parser = parser.clone();
-        let stop = shutdown.clone();
-        let url = config.amqp_url.clone();
-        workers.push(tokio::spawn(async move {
-            supervise(
-                &url,
-                "parse worker",
-                stop.clone(),
-                move |broker: Arc<Broker>| {
-                    let parser = parser.clone();
-                    let stop = stop.clone();
-                    async move {
-                        let publisher = Publisher::new(broker.channel().await?).await?;
-                        let channel = broker.channel().await?;
-                        consume(&channel, PARSE, 1, &stop, |message| {
-                            parser.handle(&publisher, message)
-                        })
-                        .await?;
-                        Ok::<(), BrokerError>(())
-                    }
-                },
-            )
-            .await
-        }));
-    }
-    tracing::info!(workers = workers.len(), "validator running");
-    for w in workers {
-        let _ = w.await;
-    }
+    let workers = config.workers.max(1);
+    let stop = shutdown.clone();
+    let url = config.amqp_url.clone();
+    tracing::info!(workers, "validator running");
+    supervise(
+        &url,
+        "parse workers",
+        stop.clone(),
+        move |broker: Arc<Broker>| {
+            let parser = parser.clone();
+            let stop = stop.clone();
+            async move {
+                let publisher = Arc::new(Publisher::new(broker.channel().await?).await?);
+                let channel = broker.channel().await?;
+                // A few jobs beyond the workers to choose among, so a practice
+                // with many big files waiting cannot take every worker.
+                let fairness = Fairness {
+                    workers,
+                    window: workers * 4,
+                };
+                consume_fair(
+                    &channel,
+                    PARSE,
+                    fairness,
+                    &stop,
+                    job::tenant_of,
+                    |message| {
+                        let parser = parser.clone();
+                        let publisher = Arc::clone(&publisher);
+                        async move { parser.handle(&publisher, message).await }
+                    },
+                )
+                .await?;
+                Ok::<(), BrokerError>(())
+            }
+        },
+    )
+    .await;
     let _ = metrics.await;
     tracing::info!("validator stopped");
     Ok(())

@@ -61,6 +61,9 @@ pub async fn page(
         nav.crumbs aria-label="Breadcrumb" { a href=(super::home::PATH) { "Patient balances" } " › " (record.file_name) }
         h1 { (record.file_name) }
         p { "Status: " strong.status.{ "status-" (record.status) } #import-status data-status=(record.status) { (record.status) } " — " (format::status(&record.status)) }
+        @if let Some(at) = record.purged_at {
+            p.notice #purged { "The file and its rows were deleted on " (format::moment(at)) " under the practice's retention policy. The counts, totals and claims remain." }
+        }
         (body)
     };
     Ok(Html(

@@ -108,6 +108,7 @@ async fn a_missing_or_bad_token_is_401_and_a_missing_role_is_403() -> anyhow::Re
             roles: vec![],
             exp: bf_auth::expiry_in(Duration::from_secs(60)),
         },
+        &bf_auth::Party::local(),
         "not-the-secret",
     )?;
     let wrong = Api::new(&stack.gateway_url, Some(other_secret));

@@ -2,6 +2,7 @@
 
 use bf_runtime::config::{self, ConfigError};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Everything the gateway reads from its environment.
 #[derive(Clone)]
@@ -12,7 +13,17 @@ pub struct Config {
     pub amqp_url: String,
     pub object_store: String,
     pub claims_url: String,
+    /// HS256 secret of local tokens; unused when `jwt_jwks` is set.
     pub jwt_secret: String,
+    /// The identity provider's public keys: a JWKS file path or http(s)
+    /// URL. Empty means local HS256 tokens.
+    pub jwt_jwks: String,
+    /// How long keys fetched from a JWKS URL are used before refetching.
+    pub jwt_jwks_refresh: Duration,
+    /// The `iss` every token must carry.
+    pub jwt_issuer: String,
+    /// The `aud` every token must carry.
+    pub jwt_audience: String,
     /// Largest accepted upload.
     pub max_upload_bytes: u64,
     /// Claims per CreateBalanceForwardClaims call.
@@ -37,6 +48,10 @@ impl Config {
             object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
             claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
             jwt_secret: config::string("JWT_SECRET", bf_auth::DEV_SECRET),
+            jwt_jwks: config::string("JWT_JWKS", ""),
+            jwt_jwks_refresh: Duration::from_secs(config::parse("JWT_JWKS_REFRESH_SECS", 600)?),
+            jwt_issuer: config::string("JWT_ISSUER", bf_auth::LOCAL_ISSUER),
+            jwt_audience: config::string("JWT_AUDIENCE", bf_auth::LOCAL_AUDIENCE),
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
             claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
             dev_signin: config::parse("DEV_SIGNIN", true)?,

@@ -75,6 +75,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<bf_auth::TokenError> for ApiError {
+    fn from(e: bf_auth::TokenError) -> Self {
+        if let bf_auth::TokenError::KeySet(_) = e {
+            tracing::warn!(reason = %e, "tokens cannot be verified");
+            return ApiError::Unavailable(
+                "sign-in cannot be checked right now; try again in a moment".into(),
+            );
+        }
+        // The reason (never the token) is for the operator; the caller
+        // learns only that the token was refused.
+        tracing::info!(reason = %e, "token refused");
+        ApiError::Unauthorized("the sign-in token is invalid or expired".into())
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // sqlx messages may quote values; keep only the class.

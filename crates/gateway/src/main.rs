@@ -13,6 +13,7 @@ mod state;
 mod storage;
 mod store;
 mod submitter;
+mod tokens;
 mod web;
 
 use bf_runtime::{db, objects, shutdown, telemetry};
@@ -38,11 +39,13 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let wake = Arc::new(tokio::sync::Notify::new());
 
+    let tokens = Arc::new(tokens::TokenKeys::load(&config).await?);
     let state = AppState {
         pool: pool.clone(),
         objects,
         claims: claims.clone(),
         config: Arc::clone(&config),
+        tokens,
         outbox: Arc::clone(&wake),
         known_tenants: Default::default(),
     };

@@ -24,6 +24,15 @@ pub struct Config {
     pub jwt_issuer: String,
     /// The `aud` every token must carry.
     pub jwt_audience: String,
+    /// A request body that sends nothing for this long is cut off, so a
+    /// slow or stalled client cannot hold a connection and its work.
+    pub body_idle_timeout: Duration,
+    /// No request may take longer than this, however steadily its body
+    /// trickles in: long enough for the largest upload on a slow link.
+    pub request_timeout: Duration,
+    /// Imports of one tenant that may be queued, parsing or approving at
+    /// once; more is refused until one finishes.
+    pub max_active_imports_per_tenant: i64,
     /// Largest accepted upload.
     pub max_upload_bytes: u64,
     /// Claims per CreateBalanceForwardClaims call.
@@ -52,6 +61,9 @@ impl Config {
             jwt_jwks_refresh: Duration::from_secs(config::parse("JWT_JWKS_REFRESH_SECS", 600)?),
             jwt_issuer: config::string("JWT_ISSUER", bf_auth::LOCAL_ISSUER),
             jwt_audience: config::string("JWT_AUDIENCE", bf_auth::LOCAL_AUDIENCE),
+            body_idle_timeout: Duration::from_secs(config::parse("BODY_IDLE_TIMEOUT_SECS", 30)?),
+            request_timeout: Duration::from_secs(config::parse("REQUEST_TIMEOUT_SECS", 900)?),
+            max_active_imports_per_tenant: config::parse("MAX_ACTIVE_IMPORTS_PER_TENANT", 5)?,
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
             claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
             dev_signin: config::parse("DEV_SIGNIN", true)?,

@@ -11,7 +11,9 @@ mod tenant;
 mod upload_options;
 pub mod views;
 
+use crate::error::ApiError;
 use crate::state::AppState;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -83,5 +85,17 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::web::router(state.clone()))
     .layer(axum::middleware::from_fn(crate::metrics::track))
     .layer(DefaultBodyLimit::max(max_upload))
+    .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        state.config.body_idle_timeout,
+    ))
+    .layer(
+        tower::ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                ApiError::RequestTimeout
+            }))
+            .layer(tower::timeout::TimeoutLayer::new(
+                state.config.request_timeout,
+            )),
+    )
     .with_state(state)
 }

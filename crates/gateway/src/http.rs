@@ -190,3 +190,49 @@ pub fn mount(
     }
     router
 }
+
+#[cfg(test)]
+mod tests {
+    /// Product code (before any `#[cfg(test)]`) of every source file.
+    fn product_sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("the crate's sources")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                product_sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("a source file");
+                let product = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                out.push((path.display().to_string(), product));
+            }
+        }
+    }
+
+    #[test]
+    fn no_route_is_added_outside_the_documented_table() {
+        // A route added any other way would be missing from the OpenAPI
+        // document, and so from the tenant-isolation walk that reads it.
+        let mut sources = Vec::new();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        product_sources(&src, &mut sources);
+        let adders: Vec<String> = sources
+            .iter()
+            .flat_map(|(file, text)| {
+                [
+                    ".route(",
+                    ".route_service(",
+                    ".nest(",
+                    ".nest_service(",
+                    ".fallback(",
+                ]
+                .iter()
+                .filter(|call| text.contains(**call))
+                .map(move |call| format!("{file}: {call}"))
+            })
+            .collect();
+        assert_eq!(adders.len(), 1, "{adders:?}");
+        assert!(adders[0].ends_with("http.rs: .route("), "{adders:?}");
+    }
+}

@@ -412,10 +412,11 @@ async fn slow_upload(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_client_that_stops_sending_or_trickles_its_upload_is_cut_off() -> anyhow::Result<()> {
+async fn a_client_that_stalls_or_trickles_its_headers_or_upload_is_cut_off() -> anyhow::Result<()> {
     let stack = stack_with(&[
         ("BF_BODY_IDLE_TIMEOUT_SECS", "2"),
         ("BF_REQUEST_TIMEOUT_SECS", "5"),
+        ("BF_HEADER_READ_TIMEOUT_SECS", "2"),
     ])
     .await?;
     let lead = stack.billing_lead("practice-a");
@@ -442,6 +443,28 @@ async fn a_client_that_stops_sending_or_trickles_its_upload_is_cut_off() -> anyh
     assert!(answer.contains("request_timeout"), "{answer}");
     assert!(
         took >= Duration::from_secs(5) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
+
+    // Half a head, then nothing: the connection is closed.
+    let address = stack.gateway_url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await?;
+    let started = Instant::now();
+    socket
+        .write_all(b"POST /v1/imports/patient-balances HTTP/1.1\r\nHost: x\r\nAuthoriz")
+        .await?;
+    let mut answer = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer)).await;
+    let took = started.elapsed();
+    assert!(closed.is_ok(), "the connection is still open after 30 s");
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
         "{took:?}"
     );
 

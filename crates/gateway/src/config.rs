@@ -27,6 +27,9 @@ pub struct Config {
     /// A request body that sends nothing for this long is cut off, so a
     /// slow or stalled client cannot hold a connection and its work.
     pub body_idle_timeout: Duration,
+    /// A request whose head (request line and headers) is not complete
+    /// this long after it starts is dropped: slow-header clients.
+    pub header_read_timeout: Duration,
     /// No request may take longer than this, however steadily its body
     /// trickles in: long enough for the largest upload on a slow link.
     pub request_timeout: Duration,
@@ -62,6 +65,10 @@ impl Config {
             jwt_issuer: config::string("JWT_ISSUER", bf_auth::LOCAL_ISSUER),
             jwt_audience: config::string("JWT_AUDIENCE", bf_auth::LOCAL_AUDIENCE),
             body_idle_timeout: Duration::from_secs(config::parse("BODY_IDLE_TIMEOUT_SECS", 30)?),
+            header_read_timeout: Duration::from_secs(config::parse(
+                "HEADER_READ_TIMEOUT_SECS",
+                10,
+            )?),
             request_timeout: Duration::from_secs(config::parse("REQUEST_TIMEOUT_SECS", 900)?),
             max_active_imports_per_tenant: config::parse("MAX_ACTIVE_IMPORTS_PER_TENANT", 5)?,
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,

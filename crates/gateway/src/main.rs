@@ -9,6 +9,7 @@ mod http;
 mod metrics;
 mod recorder;
 mod relay;
+mod serve;
 mod state;
 mod storage;
 mod store;
@@ -73,9 +74,13 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    serve::run(
+        listener,
+        http::router(state),
+        config.header_read_timeout,
+        shutdown.clone(),
+    )
+    .await;
     for worker in workers {
         let _ = worker.await;
     }

@@ -234,7 +234,6 @@ fn corpus() -> Vec<Case> {
         text("unknown-patient-and-future-birth.csv", "Acct,Last,First,DOB,Balance\n999,Nobody,X,1970-01-01,5\n555,O'Brien,Seán,2999-01-01,5\n", "", &[(2, "invalid"), (3, "invalid")]),
         fails("empty.csv", vec![], "empty"),
         fails("no-header.csv", b"000123,Pena,Zoe,1984-03-07,1.00\n".to_vec(), "not a header"),
-        fails("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(), "not a text file"),
         fails("missing-balance.csv", b"Acct,Last,First,DOB,Balanse\n1,a,b,1984-03-07,1\n".to_vec(), "closest: \"Balanse\""),
         text("synonyms-only.csv", "MRN,Surname,Given Name,Birthday,Amount Due,Insurance Due,Statement Date,Memo\n555,O'Brien,Seán,07/04/1975,$40.00,0,11/20/2026,old acct 555\n", "", &[(2, "valid")]),
         text("header-only.csv", &format!("{template}\r\n"), "", &[]),

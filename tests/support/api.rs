@@ -24,7 +24,7 @@ pub fn token(tenant: &str, user: &str, roles: &[&str]) -> String {
         exp: bf_auth::expiry_in(Duration::from_secs(3600)),
     };
     // Cannot fail: HS256 with an in-memory key.
-    bf_auth::mint(&claims, SECRET).expect("minting a test token")
+    bf_auth::mint(&claims, &bf_auth::Party::local(), SECRET).expect("minting a test token")
 }
 
 /// An HTTP answer: status and JSON (or text) body.

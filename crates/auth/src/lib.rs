@@ -1,7 +1,20 @@
 //! Bearer tokens. The gateway verifies them, `bfctl` and the tests mint
 //! them; one definition of the claims keeps the two in step.
+//!
+//! Production tokens come from the host EHR, signed RS256 or ES256 with a
+//! key published as a JWKS ([`Verifier::from_jwks`]). A developer's
+//! machine signs HS256 with a shared secret ([`Verifier::from_secret`]).
+//! A verifier accepts exactly one of the two, so a token can never choose
+//! how it is checked.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+mod error;
+mod mint;
+mod verify;
+
+pub use error::TokenError;
+pub use mint::{expiry_in, mint, mint_rs256};
+pub use verify::{Verifier, LEEWAY_SECS};
+
 use serde::{Deserialize, Serialize};
 
 /// May upload files and read imports.
@@ -19,6 +32,12 @@ pub const ROLE_OPS: &str = "ops";
 /// use it outside a developer's machine.
 pub const DEV_SECRET: &str = "bf-local-dev-secret";
 
+/// The `iss` of locally minted tokens, and the gateway's default.
+pub const LOCAL_ISSUER: &str = "bf-local";
+
+/// The `aud` of locally minted tokens, and the gateway's default.
+pub const LOCAL_AUDIENCE: &str = "bf-gateway";
+
 /// What a token says about its bearer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
@@ -26,9 +45,12 @@ pub struct Claims {
     pub tenant: String,
     /// User id, recorded on every state change.
     pub sub: String,
+    /// What the bearer may do beyond reading their own tenant's data.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Expiry, seconds since the epoch.
+    /// Expiry, seconds since the epoch. Defaulted only so that a token
+    /// without one is reported as missing it; verification requires it.
+    #[serde(default)]
     pub exp: u64,
 }
 
@@ -39,94 +61,26 @@ impl Claims {
     }
 }
 
-/// Why a token was refused. Never carries the token itself.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("token is invalid: {0}")]
-    Invalid(String),
-    #[error("token has an empty tenant or user")]
-    MissingIdentity,
+/// Who issues tokens (`iss`) and for whom (`aud`). A token from another
+/// issuer, or meant for another service of the same issuer, is refused
+/// even when its signature is good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// The expected `iss`.
+    pub issuer: String,
+    /// The expected `aud`.
+    pub audience: String,
 }
 
-/// Signs claims with HS256.
-pub fn mint(claims: &Claims, secret: &str) -> Result<String, TokenError> {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(|e| TokenError::Invalid(e.to_string()))
-}
-
-/// Verifies an HS256 token's signature and expiry.
-pub fn verify(token: &str, secret: &str) -> Result<Claims, TokenError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp"]);
-    let data = decode::<Claims>(
-        token,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .map_err(|e| TokenError::Invalid(e.kind_description()))?;
-    if data.claims.tenant.trim().is_empty() || data.claims.sub.trim().is_empty() {
-        return Err(TokenError::MissingIdentity);
-    }
-    Ok(data.claims)
-}
-
-/// Seconds since the epoch, `ttl` from now: the `exp` of a fresh token.
-pub fn expiry_in(ttl: std::time::Duration) -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (now + ttl).as_secs()
-}
-
-trait KindDescription {
-    fn kind_description(&self) -> String;
-}
-
-impl KindDescription for jsonwebtoken::errors::Error {
-    fn kind_description(&self) -> String {
-        format!("{:?}", self.kind())
+impl Party {
+    /// The issuer and audience of a developer's machine.
+    pub fn local() -> Party {
+        Party {
+            issuer: LOCAL_ISSUER.to_string(),
+            audience: LOCAL_AUDIENCE.to_string(),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn claims() -> Claims {
-        Claims {
-            tenant: "t1".into(),
-            sub: "u1".into(),
-            roles: vec![ROLE_IMPORTS_WRITE.into()],
-            exp: expiry_in(std::time::Duration::from_secs(60)),
-        }
-    }
-
-    #[test]
-    fn a_minted_token_verifies() {
-        let t = mint(&claims(), "s").unwrap();
-        assert_eq!(verify(&t, "s").unwrap(), claims());
-    }
-
-    #[test]
-    fn a_wrong_secret_or_expired_token_is_refused() {
-        let t = mint(&claims(), "s").unwrap();
-        assert!(verify(&t, "other").is_err());
-        let mut old = claims();
-        old.exp = 1;
-        assert!(verify(&mint(&old, "s").unwrap(), "s").is_err());
-    }
-
-    #[test]
-    fn an_empty_tenant_is_refused() {
-        let mut c = claims();
-        c.tenant = " ".into();
-        assert!(matches!(
-            verify(&mint(&c, "s").unwrap(), "s"),
-            Err(TokenError::MissingIdentity)
-        ));
-    }
-}
+mod tests;

@@ -88,6 +88,12 @@ enum Command {
         /// Signing secret [default: the development secret].
         #[arg(long, env = "BF_JWT_SECRET", hide_env_values = true)]
         secret: Option<String>,
+        /// The token's issuer (`iss`); must match the gateway's BF_JWT_ISSUER.
+        #[arg(long, env = "BF_JWT_ISSUER", default_value = bf_auth::LOCAL_ISSUER)]
+        issuer: String,
+        /// The token's audience (`aud`); must match the gateway's BF_JWT_AUDIENCE.
+        #[arg(long, env = "BF_JWT_AUDIENCE", default_value = bf_auth::LOCAL_AUDIENCE)]
+        audience: String,
     },
 
     /// Manage the patient directory.
@@ -343,6 +349,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         roles,
         ttl_hours,
         secret,
+        issuer,
+        audience,
     } = cli.command
     {
         let jwt = token::mint(&token::Request {
@@ -351,6 +359,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             roles,
             ttl_hours,
             secret,
+            party: bf_auth::Party { issuer, audience },
         })?;
         emit(&jwt)?;
         return Ok(Outcome::Done);

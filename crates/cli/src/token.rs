@@ -32,6 +32,8 @@ pub struct Request {
     pub ttl_hours: u64,
     /// Signing secret; `None` means the development secret.
     pub secret: Option<String>,
+    /// Issuer and audience the gateway expects.
+    pub party: bf_auth::Party,
 }
 
 /// Build the claims, warning (on stderr) about unknown roles rather than
@@ -80,7 +82,7 @@ pub fn mint(req: &Request) -> Result<String, CliError> {
             bf_auth::DEV_SECRET
         }
     };
-    bf_auth::mint(&claims, secret).map_err(|e| CliError::Input(e.to_string()))
+    bf_auth::mint(&claims, &req.party, secret).map_err(|e| CliError::Input(e.to_string()))
 }
 
 #[cfg(test)]
@@ -98,17 +100,22 @@ mod tests {
             ],
             ttl_hours: 12,
             secret: Some("s3cret".into()),
+            party: bf_auth::Party::local(),
         }
+    }
+
+    fn verifier(secret: &str) -> bf_auth::Verifier {
+        bf_auth::Verifier::from_secret(secret, bf_auth::Party::local())
     }
 
     #[test]
     fn a_minted_token_verifies_with_the_same_secret_and_roles() {
         let token = mint(&req()).unwrap();
-        let claims = bf_auth::verify(&token, "s3cret").unwrap();
+        let claims = verifier("s3cret").verify(&token).unwrap();
         assert_eq!(claims.tenant, "t1");
         assert_eq!(claims.sub, "alice");
         assert_eq!(claims.roles, vec!["imports:write", "imports:approve"]);
-        assert!(bf_auth::verify(&token, bf_auth::DEV_SECRET).is_err());
+        assert!(verifier(bf_auth::DEV_SECRET).verify(&token).is_err());
     }
 
     #[test]
@@ -116,7 +123,18 @@ mod tests {
         let mut r = req();
         r.secret = None;
         let token = mint(&r).unwrap();
-        assert!(bf_auth::verify(&token, bf_auth::DEV_SECRET).is_ok());
+        assert!(verifier(bf_auth::DEV_SECRET).verify(&token).is_ok());
+    }
+
+    #[test]
+    fn a_token_for_another_issuer_does_not_verify_locally() {
+        let mut r = req();
+        r.party.issuer = "https://ehr.example".into();
+        let token = mint(&r).unwrap();
+        assert_eq!(
+            verifier("s3cret").verify(&token),
+            Err(bf_auth::TokenError::Issuer)
+        );
     }
 
     #[test]

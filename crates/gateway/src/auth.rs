@@ -85,9 +85,7 @@ pub async fn authenticate(
             // cannot, so a change made with the cookie must carry one.
             return Err(ApiError::CrossSite);
         }
-        let claims = bf_auth::verify(token.trim(), &state.config.jwt_secret).map_err(|_| {
-            ApiError::Unauthorized("the sign-in token is invalid or expired".into())
-        })?;
+        let claims = state.tokens.verify(token.trim()).await?;
         ensure_tenant(state, &claims.tenant).await?;
         Ok(Caller {
             claims,

@@ -23,6 +23,16 @@ pub enum ApiError {
     Conflict(String),
     #[error("the file is larger than the limit of {0} bytes")]
     TooLarge(u64),
+    #[error("{0}; upload the CSV or .xlsx export of patient balances")]
+    NotTabular(String),
+    #[error("the upload stopped sending data and was cut off; please try again")]
+    BodyTimeout,
+    #[error("the request took too long and was cut off; check the connection and try again")]
+    RequestTimeout,
+    #[error(
+        "this practice already has {limit} imports in progress; try again when one has finished"
+    )]
+    TooManyActive { limit: i64 },
     #[error("{0}")]
     Unavailable(String),
     #[error("something went wrong on our side; nothing was changed")]
@@ -52,6 +62,10 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::NotTabular(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_tabular"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::TooManyActive { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_active"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -71,7 +85,33 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyActive { .. } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_ACTIVE_AFTER_SECS),
+            );
+        }
+        response
+    }
+}
+
+/// When a tenant at its limit of active imports should try again: about
+/// how long a typical import takes to parse.
+const RETRY_ACTIVE_AFTER_SECS: &str = "30";
+
+impl From<bf_auth::TokenError> for ApiError {
+    fn from(e: bf_auth::TokenError) -> Self {
+        if let bf_auth::TokenError::KeySet(_) = e {
+            tracing::warn!(reason = %e, "tokens cannot be verified");
+            return ApiError::Unavailable(
+                "sign-in cannot be checked right now; try again in a moment".into(),
+            );
+        }
+        // The reason (never the token) is for the operator; the caller
+        // learns only that the token was refused.
+        tracing::info!(reason = %e, "token refused");
+        ApiError::Unauthorized("the sign-in token is invalid or expired".into())
     }
 }
 

@@ -11,10 +11,12 @@ mod metrics;
 mod recorder;
 mod relay;
 mod retention;
+mod serve;
 mod state;
 mod storage;
 mod store;
 mod submitter;
+mod tokens;
 mod web;
 
 use bf_runtime::{db, objects, shutdown, telemetry};
@@ -40,11 +42,13 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let wake = Arc::new(tokio::sync::Notify::new());
 
+    let tokens = Arc::new(tokens::TokenKeys::load(&config).await?);
     let state = AppState {
         pool: pool.clone(),
         objects,
         claims: claims.clone(),
         config: Arc::clone(&config),
+        tokens,
         outbox: Arc::clone(&wake),
         known_tenants: Default::default(),
     };
@@ -86,12 +90,13 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-    axum::serve(
+    serve::run(
         listener,
-        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        http::router(state),
+        config.header_read_timeout,
+        shutdown.clone(),
     )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-    .await?;
+    .await;
     for worker in workers {
         let _ = worker.await;
     }

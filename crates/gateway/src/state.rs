@@ -15,6 +15,8 @@ pub struct AppState {
     pub objects: Arc<dyn ObjectStore>,
     pub claims: ClaimsClient,
     pub config: Arc<Config>,
+    /// The keys every bearer token is verified with.
+    pub tokens: Arc<crate::tokens::TokenKeys>,
     /// Wakes the outbox relay as soon as a message is committed.
     pub outbox: Arc<Notify>,
     /// Tenants known to exist, so their row is not re-inserted per request.

@@ -10,36 +10,91 @@ mod layout;
 mod session;
 mod upload;
 
+use crate::http::Route;
 use crate::state::AppState;
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The pages' routes.
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to(home::PATH) }))
-        .route("/signin", get(session::signin_page).post(session::signin))
-        .route("/signout", post(session::signout))
-        .route(home::PATH, get(home::page))
-        .route(upload::PATH, get(upload::page))
-        .route("/imports/{id}", get(import::page))
-        .route(
+/// The pages' routes, added to the OpenAPI document as they are mounted.
+pub fn router(state: AppState, openapi: &mut utoipa::openapi::OpenApi) -> Router<AppState> {
+    let page = |method, path, summary, handler| Route::new(method, path, "pages", summary, handler);
+    let routes = vec![
+        page(
+            Method::GET,
+            "/",
+            "Home: redirects to the import page",
+            get(|| async { Redirect::to(home::PATH) }),
+        ),
+        page(
+            Method::GET,
+            "/signin",
+            "Local sign-in",
+            get(session::signin_page),
+        ),
+        page(
+            Method::POST,
+            "/signin",
+            "Local sign-in",
+            post(session::signin),
+        ),
+        page(Method::POST, "/signout", "Sign out", post(session::signout)),
+        page(
+            Method::GET,
+            home::PATH,
+            "Imports of patient balances",
+            get(home::page),
+        ),
+        page(
+            Method::GET,
+            upload::PATH,
+            "Upload a file",
+            get(upload::page),
+        ),
+        page(
+            Method::GET,
+            "/imports/{id}",
+            "Review an import",
+            get(import::page),
+        ),
+        page(
+            Method::GET,
             "/imports/{id}/save",
-            get(import::save_page).post(import::save),
-        )
-        .route(
+            "Confirm Save",
+            get(import::save_page),
+        ),
+        page(
+            Method::POST,
+            "/imports/{id}/save",
+            "Save",
+            post(import::save),
+        ),
+        page(
+            Method::GET,
             "/imports/{id}/void",
-            get(import::void_page).post(import::void),
-        )
-        .route("/patients/{patient_id}/claims", get(claims::page))
-        .route("/assets/app.css", get(css))
-        .route("/assets/app.js", get(js))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            layout::remember_signed_in,
-        ))
+            "Confirm void",
+            get(import::void_page),
+        ),
+        page(
+            Method::POST,
+            "/imports/{id}/void",
+            "Void",
+            post(import::void),
+        ),
+        page(
+            Method::GET,
+            "/patients/{patient_id}/claims",
+            "A patient's claim history",
+            get(claims::page),
+        ),
+        page(Method::GET, "/assets/app.css", "Style sheet", get(css)),
+        page(Method::GET, "/assets/app.js", "Script", get(js)),
+    ];
+    crate::http::mount(Router::new(), openapi, routes).layer(axum::middleware::from_fn_with_state(
+        state,
+        layout::remember_signed_in,
+    ))
 }
 
 async fn css() -> impl IntoResponse {

@@ -19,6 +19,7 @@ use bf_domain::posting::{AcceptFlagged, AcceptWord, Decisions, ExistingPolicy};
 use bf_domain::RowStatus;
 use bf_messaging::topology;
 use bf_proto::imports::ParseJob;
+use futures::StreamExt;
 use prost::Message;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -33,7 +34,9 @@ use uuid::Uuid;
     responses(
         (status = 202, body = Accepted, description = "Queued; Location names the import"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)
+        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many imports in progress; Retry-After says when to try again")
     ),
     security(("bearer" = []))
 )]
@@ -46,6 +49,12 @@ pub async fn upload(
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(ROLE_IMPORTS_WRITE)?;
+    // Cheap early answer before a large body is received; the count that
+    // decides is taken again under the tenant's lock when recording.
+    let limit = state.config.max_active_imports_per_tenant;
+    if imports::count_active(&state.pool, caller.tenant()).await? >= limit {
+        return Err(ApiError::TooManyActive { limit });
+    }
     let import_id = Uuid::now_v7();
     tracing::Span::current().record("import_id", tracing::field::display(import_id));
     let key = storage::object_key(caller.tenant(), import_id);
@@ -69,7 +78,10 @@ pub async fn upload(
                 .await?,
             query.expected_totals()?,
         );
-        let body = request.into_body().into_data_stream();
+        let body = request
+            .into_body()
+            .into_data_stream()
+            .map(|chunk| chunk.map_err(storage::body_error));
         let stored = storage::store(state.objects.as_ref(), &key, body, max).await?;
         (stored, name, Asked::Resolved(resolved))
     };
@@ -131,7 +143,10 @@ enum Asked {
     Fields(UploadOptions),
 }
 
-/// The import row, its audit entry and its parse job, in one transaction.
+/// The import row, its audit entry and its parse job, in one transaction,
+/// unless the tenant already has its limit of active imports: the count is
+/// taken under a per-tenant lock held to commit, so concurrent uploads are
+/// decided one at a time.
 async fn record_upload(
     state: &AppState,
     caller: &Caller,
@@ -139,6 +154,10 @@ async fn record_upload(
     job: &ParseJob,
 ) -> Result<(), ApiError> {
     let mut tx = bf_runtime::db::tenant_tx(&state.pool, new.tenant_id).await?;
+    let limit = state.config.max_active_imports_per_tenant;
+    if imports::lock_and_count_active(&mut tx, new.tenant_id).await? >= limit {
+        return Err(ApiError::TooManyActive { limit });
+    }
     imports::create(&mut tx, new).await?;
     let message_id = format!("{}:parse", new.import_id);
     outbox::add(
@@ -175,10 +194,15 @@ async fn upload_multipart(
     let unreadable = || ApiError::BadRequest("the form could not be read".into());
     let mut fields = std::collections::HashMap::new();
     let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| storage::form_error(e, max))?
+    {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" && file.is_none() {
             let file_name = field.file_name().map(str::to_string);
+            let field = field.map(|chunk| chunk.map_err(|e| storage::form_error(e, max)));
             file = Some((
                 storage::store(state.objects.as_ref(), key, field, max).await?,
                 file_name,

@@ -121,6 +121,41 @@ pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), 
     .await
 }
 
+/// States in which an import is still using the workers.
+const ACTIVE: &str = "('queued', 'parsing', 'approving')";
+
+/// How many of a tenant's imports are queued, parsing or approving.
+pub async fn count_active(pool: &PgPool, tenant: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let found = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN {ACTIVE}"
+    ))
+    .bind(tenant)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Takes the tenant's upload lock for the rest of the transaction, then
+/// counts its active imports: two uploads of one tenant cannot both see
+/// room for one more.
+pub async fn lock_and_count_active(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('active-imports:' || $1, 0))")
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN {ACTIVE}"
+    ))
+    .bind(tenant)
+    .fetch_one(&mut *conn)
+    .await
+}
+
 /// One import of a tenant.
 pub async fn get(
     pool: &PgPool,

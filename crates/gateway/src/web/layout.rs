@@ -52,9 +52,10 @@ pub async fn remember_signed_in(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let who = crate::auth::token(&parts)
-        .ok()
-        .and_then(|(token, _)| bf_auth::verify(&token, &state.config.jwt_secret).ok());
+    let who = match crate::auth::token(&parts) {
+        Ok((token, _)) => state.tokens.verify(&token).await.ok(),
+        Err(_) => None,
+    };
     let request = axum::extract::Request::from_parts(parts, body);
     SIGNED_IN.scope(who, next.run(request)).await
 }

@@ -52,7 +52,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// The dev sign-in form.
 pub async fn signin_page(State(state): State<AppState>) -> Response {
-    if !state.config.dev_signin {
+    if !state.config.dev_signin || !state.tokens.accepts_local_tokens() {
         return Html(frame("Sign in", None, html! {
             h1 { "Sign in through your EHR" }
             p { "Open Patient balances from your EHR's Settings › Import menu; it signs you in." }
@@ -93,7 +93,7 @@ pub async fn signin(
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Result<Response, PageError> {
-    if !state.config.dev_signin || !same_origin(&headers) {
+    if !state.config.dev_signin || !state.tokens.accepts_local_tokens() || !same_origin(&headers) {
         return Err(PageError(ApiError::NotFound));
     }
     let (tenant, user) = (form.tenant.trim(), form.user.trim());
@@ -118,7 +118,11 @@ pub async fn signin(
         roles,
         exp: bf_auth::expiry_in(ttl),
     };
-    let token = bf_auth::mint(&claims, &state.config.jwt_secret)
+    let party = bf_auth::Party {
+        issuer: state.config.jwt_issuer.clone(),
+        audience: state.config.jwt_audience.clone(),
+    };
+    let token = bf_auth::mint(&claims, &party, &state.config.jwt_secret)
         .map_err(|_| ApiError::Internal("minting a token".into()))?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",

@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod config;
+mod dead_letters;
 mod error;
 mod http;
 mod metrics;
@@ -46,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
         outbox: Arc::clone(&wake),
         known_tenants: Default::default(),
     };
-    let workers = [
+    let mut workers = vec![
         tokio::spawn(relay::run(
             pool.clone(),
             config.amqp_url.clone(),
@@ -67,6 +68,14 @@ async fn main() -> anyhow::Result<()> {
             .run(config.amqp_url.clone(), shutdown.clone()),
         ),
     ];
+    for queue in bf_messaging::topology::DEAD_LETTERS {
+        workers.push(tokio::spawn(dead_letters::run(
+            pool.clone(),
+            config.amqp_url.clone(),
+            queue,
+            shutdown.clone(),
+        )));
+    }
 
     let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");

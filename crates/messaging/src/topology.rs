@@ -36,6 +36,24 @@ pub const APPROVE: Queue = Queue {
 /// Every work queue.
 pub const QUEUES: [Queue; 3] = [PARSE, EVENTS, APPROVE];
 
+/// The dead-letter queues, as queues a watcher consumes (names as
+/// [`Queue::dead_letter_name`] gives them; the routing key is the one the
+/// dead-letter exchange routes them by).
+pub const DEAD_LETTERS: [Queue; 3] = [
+    Queue {
+        name: "imports.parse.dlq",
+        routing_key: "imports.parse",
+    },
+    Queue {
+        name: "imports.events.dlq",
+        routing_key: "imports.events",
+    },
+    Queue {
+        name: "imports.approve.dlq",
+        routing_key: "imports.approve",
+    },
+];
+
 /// How many times a message is delivered before it is dead-lettered.
 pub const DELIVERY_LIMIT: i32 = 5;
 
@@ -123,4 +141,17 @@ async fn bind(
             FieldTable::default(),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_work_queue_has_its_dead_letter_queue_in_dead_letters() {
+        for (queue, dlq) in QUEUES.iter().zip(DEAD_LETTERS.iter()) {
+            assert_eq!(queue.dead_letter_name(), dlq.name);
+            assert_eq!(queue.name, dlq.routing_key);
+        }
+    }
 }

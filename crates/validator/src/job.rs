@@ -7,6 +7,7 @@ use crate::events::{row_result, Events};
 use crate::matcher::match_rows;
 use crate::source::{self, Chunk};
 use bf_messaging::consumer::Message;
+use bf_messaging::topology::PARSE;
 use bf_messaging::{BrokerError, Disposition, Publisher};
 use bf_proto::imports::{
     import_event::Event, HeaderColumn, ParseCompleted, ParseFailed, ParseJob, ParseStarted,
@@ -17,6 +18,15 @@ use object_store::ObjectStore;
 use prost::Message as _;
 use std::sync::Arc;
 use tracing::Instrument;
+
+/// Batches a delivery sends before it hands the job back with a resume
+/// point. Kills and connection losses count against the queue's delivery
+/// limit just like failures, so without this a long file whose validator
+/// restarts a few times (deploys, crashes, broker blips) was dead-lettered
+/// and its import stayed `parsing` for ever. With it, a delivery that gets
+/// this far resets the count, and only a job that dies again and again
+/// before making this much progress is dead-lettered.
+const CHECKPOINT_EVERY: u32 = 20;
 
 /// What a parse needs.
 #[derive(Clone)]
@@ -62,8 +72,12 @@ impl Parser {
         );
         bf_runtime::trace_context::continue_from(&span, &message.trace);
         match self.parse(&job, &events).instrument(span).await {
-            Ok(rows) => {
+            Ok(Parsed::Complete(rows)) => {
                 tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "parse complete");
+                Disposition::Done
+            }
+            Ok(Parsed::Checkpointed(batch)) => {
+                tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, resume_from_batch = batch, "parse checkpointed; a fresh job resumes");
                 Disposition::Done
             }
             Err(e) if message.last_attempt => {
@@ -77,7 +91,7 @@ impl Parser {
         }
     }
 
-    async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<u32, JobError> {
+    async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<Parsed, JobError> {
         let options = if job.options_json.is_empty() {
             bf_domain::options::ParseOptions::default()
         } else {
@@ -114,6 +128,13 @@ impl Parser {
                     rows: mut batch,
                     bytes_read,
                 } => {
+                    if seq < job.resume_from_batch {
+                        // Sent by the delivery that checkpointed: the file
+                        // streams, so it is read again, but not re-sent.
+                        rows += batch.len() as u32;
+                        seq += 1;
+                        continue;
+                    }
                     let started = std::time::Instant::now();
                     let batch_span = tracing::info_span!(
                         "import.batch",
@@ -139,13 +160,17 @@ impl Parser {
                     rows += batch.len() as u32;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
+                    if seq - job.resume_from_batch >= CHECKPOINT_EVERY {
+                        resume_later(events, job, seq).await?;
+                        return Ok(Parsed::Checkpointed(seq));
+                    }
                 }
                 Chunk::Invalid(reason) => {
                     tracing::info!(import_id = %job.import_id, "file refused");
                     events
                         .send(Event::Failed(ParseFailed { reason }), "failed")
                         .await?;
-                    return Ok(rows);
+                    return Ok(Parsed::Complete(rows));
                 }
                 Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
                 Chunk::End => {
@@ -165,6 +190,28 @@ impl Parser {
         events
             .send(Event::Completed(completed), "completed")
             .await?;
-        Ok(rows)
+        Ok(Parsed::Complete(rows))
     }
+}
+
+/// How a delivery of a parse job ended.
+enum Parsed {
+    /// Every row sent, and the completion: the number of rows.
+    Complete(u32),
+    /// A fresh job was queued to resume at this batch.
+    Checkpointed(u32),
+}
+
+/// Queues the same job, resuming at batch `seq`, with confirms.
+async fn resume_later(events: &Events<'_>, job: &ParseJob, seq: u32) -> Result<(), BrokerError> {
+    let next = ParseJob {
+        resume_from_batch: seq,
+        ..job.clone()
+    };
+    let id = format!("{}:parse:from:{seq}", job.import_id);
+    let trace = bf_runtime::trace_context::current();
+    events
+        .publisher
+        .publish(PARSE, "ParseJob", &id, &next.encode_to_vec(), &trace)
+        .await
 }

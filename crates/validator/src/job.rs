@@ -20,13 +20,23 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 /// Batches a delivery sends before it hands the job back with a resume
-/// point. Kills and connection losses count against the queue's delivery
-/// limit just like failures, so without this a long file whose validator
-/// restarts a few times (deploys, crashes, broker blips) was dead-lettered
-/// and its import stayed `parsing` for ever. With it, a delivery that gets
-/// this far resets the count, and only a job that dies again and again
-/// before making this much progress is dead-lettered.
-const CHECKPOINT_EVERY: u32 = 20;
+/// point (at least; see [`checkpoint_due`]). Kills and connection losses
+/// count against the queue's delivery limit just like failures, so without
+/// checkpoints a long file whose validator restarts a few times (deploys,
+/// crashes, broker blips) was dead-lettered and its import stayed
+/// `parsing` for ever. With them, a delivery that gets this far resets the
+/// count, and only a job that dies again and again before making this much
+/// progress is dead-lettered.
+const CHECKPOINT_FIRST: u32 = 10;
+
+/// Whether the delivery that resumed at `resume` and has sent up to `seq`
+/// should hand the job back. A resumed job reads the file again from the
+/// start (it streams; it cannot seek a transcoded file), so the windows
+/// double: the file is read at most about three times in all, however
+/// long, rather than once per checkpoint.
+fn checkpoint_due(resume: u32, seq: u32) -> bool {
+    seq - resume >= CHECKPOINT_FIRST.max(resume)
+}
 
 /// What a parse needs.
 #[derive(Clone)]
@@ -160,7 +170,7 @@ impl Parser {
                     rows += batch.len() as u32;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
-                    if seq - job.resume_from_batch >= CHECKPOINT_EVERY {
+                    if checkpoint_due(job.resume_from_batch, seq) {
                         resume_later(events, job, seq).await?;
                         return Ok(Parsed::Checkpointed(seq));
                     }
@@ -214,4 +224,38 @@ async fn resume_later(events: &Events<'_>, job: &ParseJob, seq: u32) -> Result<(
         .publisher
         .publish(PARSE, "ParseJob", &id, &next.encode_to_vec(), &trace)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checkpoint_due;
+
+    /// Where each delivery of an uninterrupted parse of `batches` hands
+    /// the job back.
+    fn resume_points(batches: u32) -> Vec<u32> {
+        let mut points = Vec::new();
+        let mut resume = 0;
+        for seq in 1..=batches {
+            if checkpoint_due(resume, seq) {
+                points.push(seq);
+                resume = seq;
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn a_long_parse_checkpoints_in_growing_windows_so_the_file_is_read_about_three_times() {
+        assert_eq!(resume_points(9), Vec::<u32>::new());
+        assert_eq!(resume_points(90), vec![10, 20, 40, 80]);
+        let batches = 20_000;
+        let points = resume_points(batches);
+        assert!(points.len() < 25, "{} checkpoints", points.len());
+        // Each resumed delivery reads the file from the start to its end.
+        let reread: u64 = points.iter().map(|p| u64::from(*p)).sum();
+        assert!(
+            reread <= 2 * u64::from(batches),
+            "{reread} batches read again"
+        );
+    }
 }

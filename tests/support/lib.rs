@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod faults;
 pub mod files;
 pub mod otlp;
 pub mod xlsx;

@@ -219,6 +219,9 @@ async fn reparse(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<(), 
         object_key: source.object_key,
         size_bytes: u64::try_from(source.size_bytes).unwrap_or(0),
         options_json: source.options.to_string(),
+        // From the start: batches already recorded are recognised and
+        // skipped by the recorder.
+        resume_from_batch: 0,
     };
     let message_id = format!("{id}:parse:{}", Uuid::now_v7());
     outbox::add(conn, PARSE, "ParseJob", &message_id, &job.encode_to_vec()).await

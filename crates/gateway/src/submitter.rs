@@ -4,8 +4,8 @@
 //! import, line), so a redelivered job or a retried batch creates nothing
 //! new.
 
-use crate::store::imports;
 use crate::store::rows::{self, RowRecord};
+use crate::store::{imports, outbox};
 use bf_domain::import::ImportStatus;
 use bf_domain::posting::{amounts_to_post, Decisions, ExistingPolicy};
 use bf_domain::Column;
@@ -102,8 +102,14 @@ impl Submitter {
             redeliveries = message.redeliveries
         );
         bf_runtime::trace_context::continue_from(&span, &message.trace);
+        // A redelivery means an earlier attempt failed or was cut short.
+        // Crashes count against the delivery limit like failures do, so a
+        // redelivered job checkpoints once it moves the cursor: it queues a
+        // fresh job (delivery count 0) and ends. Only a job that fails
+        // without progress, time after time, is dead-lettered.
+        let checkpoint = message.redeliveries > 0;
         match self
-            .submit(&job.tenant_id, import_id)
+            .submit(&job.tenant_id, import_id, checkpoint)
             .instrument(span)
             .await
         {
@@ -119,7 +125,12 @@ impl Submitter {
         }
     }
 
-    async fn submit(&self, tenant: &str, import_id: Uuid) -> Result<(), SubmitError> {
+    async fn submit(
+        &self,
+        tenant: &str,
+        import_id: Uuid,
+        checkpoint: bool,
+    ) -> Result<(), SubmitError> {
         let Some(record) = imports::get(&self.pool, tenant, import_id).await? else {
             tracing::warn!(%import_id, "approve job for an unknown import; dropped");
             return Ok(());
@@ -197,9 +208,34 @@ impl Submitter {
                 "claims batch"
             );
             cursor = last;
+            if checkpoint {
+                self.requeue(tenant, import_id).await?;
+                tracing::info!(%import_id, through_line = last, "approval checkpointed after a redelivery");
+                return Ok(());
+            }
         }
         self.complete(tenant, import_id).await?;
         Ok(())
+    }
+
+    /// Queues a fresh approval job (delivery count 0) through the outbox:
+    /// the checkpoint of a redelivered job that moved the cursor.
+    async fn requeue(&self, tenant: &str, import_id: Uuid) -> Result<(), sqlx::Error> {
+        let job = ApproveJob {
+            tenant_id: tenant.to_string(),
+            import_id: import_id.to_string(),
+        };
+        let message_id = format!("{import_id}:approve:{}", Uuid::now_v7());
+        let mut tx = self.pool.begin().await?;
+        outbox::add(
+            &mut tx,
+            APPROVE,
+            "ApproveJob",
+            &message_id,
+            &job.encode_to_vec(),
+        )
+        .await?;
+        tx.commit().await
     }
 
     async fn complete(&self, tenant: &str, import_id: Uuid) -> Result<(), sqlx::Error> {

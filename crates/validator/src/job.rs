@@ -7,6 +7,7 @@ use crate::events::{row_result, Events};
 use crate::matcher::match_rows;
 use crate::source::{self, Chunk};
 use bf_messaging::consumer::Message;
+use bf_messaging::topology::PARSE;
 use bf_messaging::{BrokerError, Disposition, Publisher};
 use bf_proto::imports::{
     import_event::Event, HeaderColumn, ParseCompleted, ParseFailed, ParseJob, ParseStarted,
@@ -17,6 +18,25 @@ use object_store::ObjectStore;
 use prost::Message as _;
 use std::sync::Arc;
 use tracing::Instrument;
+
+/// Batches a delivery sends before it hands the job back with a resume
+/// point (at least; see [`checkpoint_due`]). Kills and connection losses
+/// count against the queue's delivery limit just like failures, so without
+/// checkpoints a long file whose validator restarts a few times (deploys,
+/// crashes, broker blips) was dead-lettered and its import stayed
+/// `parsing` for ever. With them, a delivery that gets this far resets the
+/// count, and only a job that dies again and again before making this much
+/// progress is dead-lettered.
+const CHECKPOINT_FIRST: u32 = 10;
+
+/// Whether the delivery that resumed at `resume` and has sent up to `seq`
+/// should hand the job back. A resumed job reads the file again from the
+/// start (it streams; it cannot seek a transcoded file), so the windows
+/// double: the file is read at most about three times in all, however
+/// long, rather than once per checkpoint.
+fn checkpoint_due(resume: u32, seq: u32) -> bool {
+    seq - resume >= CHECKPOINT_FIRST.max(resume)
+}
 
 /// What a parse needs.
 #[derive(Clone)]
@@ -70,8 +90,12 @@ impl Parser {
         );
         bf_runtime::trace_context::continue_from(&span, &message.trace);
         match self.parse(&job, &events).instrument(span).await {
-            Ok(rows) => {
+            Ok(Parsed::Complete(rows)) => {
                 tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "parse complete");
+                Disposition::Done
+            }
+            Ok(Parsed::Checkpointed(batch)) => {
+                tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, resume_from_batch = batch, "parse checkpointed; a fresh job resumes");
                 Disposition::Done
             }
             Err(e) if message.last_attempt => {
@@ -85,7 +109,7 @@ impl Parser {
         }
     }
 
-    async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<u32, JobError> {
+    async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<Parsed, JobError> {
         let options = if job.options_json.is_empty() {
             bf_domain::options::ParseOptions::default()
         } else {
@@ -122,6 +146,13 @@ impl Parser {
                     rows: mut batch,
                     bytes_read,
                 } => {
+                    if seq < job.resume_from_batch {
+                        // Sent by the delivery that checkpointed: the file
+                        // streams, so it is read again, but not re-sent.
+                        rows += batch.len() as u32;
+                        seq += 1;
+                        continue;
+                    }
                     let started = std::time::Instant::now();
                     let batch_span = tracing::info_span!(
                         "import.batch",
@@ -147,13 +178,17 @@ impl Parser {
                     rows += batch.len() as u32;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
+                    if checkpoint_due(job.resume_from_batch, seq) {
+                        resume_later(events, job, seq).await?;
+                        return Ok(Parsed::Checkpointed(seq));
+                    }
                 }
                 Chunk::Invalid(reason) => {
                     tracing::info!(import_id = %job.import_id, "file refused");
                     events
                         .send(Event::Failed(ParseFailed { reason }), "failed")
                         .await?;
-                    return Ok(rows);
+                    return Ok(Parsed::Complete(rows));
                 }
                 Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
                 Chunk::End => {
@@ -173,6 +208,62 @@ impl Parser {
         events
             .send(Event::Completed(completed), "completed")
             .await?;
-        Ok(rows)
+        Ok(Parsed::Complete(rows))
+    }
+}
+
+/// How a delivery of a parse job ended.
+enum Parsed {
+    /// Every row sent, and the completion: the number of rows.
+    Complete(u32),
+    /// A fresh job was queued to resume at this batch.
+    Checkpointed(u32),
+}
+
+/// Queues the same job, resuming at batch `seq`, with confirms.
+async fn resume_later(events: &Events<'_>, job: &ParseJob, seq: u32) -> Result<(), BrokerError> {
+    let next = ParseJob {
+        resume_from_batch: seq,
+        ..job.clone()
+    };
+    let id = format!("{}:parse:from:{seq}", job.import_id);
+    let trace = bf_runtime::trace_context::current();
+    events
+        .publisher
+        .publish(PARSE, "ParseJob", &id, &next.encode_to_vec(), &trace)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checkpoint_due;
+
+    /// Where each delivery of an uninterrupted parse of `batches` hands
+    /// the job back.
+    fn resume_points(batches: u32) -> Vec<u32> {
+        let mut points = Vec::new();
+        let mut resume = 0;
+        for seq in 1..=batches {
+            if checkpoint_due(resume, seq) {
+                points.push(seq);
+                resume = seq;
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn a_long_parse_checkpoints_in_growing_windows_so_the_file_is_read_about_three_times() {
+        assert_eq!(resume_points(9), Vec::<u32>::new());
+        assert_eq!(resume_points(90), vec![10, 20, 40, 80]);
+        let batches = 20_000;
+        let points = resume_points(batches);
+        assert!(points.len() < 25, "{} checkpoints", points.len());
+        // Each resumed delivery reads the file from the start to its end.
+        let reread: u64 = points.iter().map(|p| u64::from(*p)).sum();
+        assert!(
+            reread <= 2 * u64::from(batches),
+            "{reread} batches read again"
+        );
     }
 }

@@ -101,6 +101,7 @@ pub async fn upload(
             object_key: stored.key.clone(),
             size_bytes: stored.size_bytes,
             options_json: options_json.to_string(),
+            resume_from_batch: 0,
         };
         let file_name = clean_file_name(file_name.as_deref());
         let new = imports::NewImport {

@@ -162,6 +162,10 @@ impl Browser {
                 std::fs::read_to_string(dir.join("chromedriver.log")).unwrap_or_default()
             );
         }
+        // Two TLS back ends are compiled into the workspace (the gateway's
+        // reqwest uses ring, fantoccini's hyper-rustls defaults to aws-lc-rs),
+        // so rustls cannot pick one by itself: name it once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .context("building the WebDriver HTTP client")?
             .capabilities(capabilities(&profile))

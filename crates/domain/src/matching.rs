@@ -86,7 +86,7 @@ pub fn mismatched_columns(file: Identity<'_>, directory: Identity<'_>) -> Vec<Co
 /// An account number with the leading zeros Excel drops removed: `000123`
 /// and `123` share the key `123`. An all-zero number has no key (""), so
 /// it never matches by key. The claims database indexes the same
-/// expression (`ltrim(account_number, '0')`).
+/// stored column `account_key` (`ltrim(account_number, '0')`).
 pub fn account_key(account: &str) -> &str {
     account.trim().trim_start_matches('0')
 }

@@ -75,14 +75,14 @@ impl Store {
               WHERE tenant_id = $1
                 AND (patient_id = ANY($2)
                      OR (account_number <> '' AND account_number = ANY($3))
-                     OR (ltrim(account_number, '0') <> '' AND ltrim(account_number, '0') = ANY($4)))",
+                     OR (account_key <> '' AND account_key = ANY($4)))",
         )
         .bind(tenant)
         .bind(patient_ids)
         .bind(account_numbers)
         .bind(account_keys)
         .fetch_all(&mut *tx)
-            .await?;
+        .await?;
         tx.commit().await?;
         Ok(found)
     }

@@ -311,7 +311,7 @@ pub async fn set_decisions(
     Ok(())
 }
 
-/// Adds a recorded batch's rows to the progress counters.
+/// Counts one newly recorded batch and its rows, and the bytes read.
 pub async fn add_progress(
     conn: &mut PgConnection,
     id: Uuid,
@@ -320,6 +320,7 @@ pub async fn add_progress(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE imports SET rows_recorded = rows_recorded + $2::int,
+                batches_recorded = batches_recorded + 1,
                 bytes_parsed = GREATEST(bytes_parsed, $3), updated_at = now()
           WHERE import_id = $1",
     )

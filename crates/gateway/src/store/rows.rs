@@ -237,10 +237,8 @@ pub async fn all_batches_recorded(
     import: Uuid,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT i.expected_batches IS NOT NULL
-            AND (SELECT count(*) FROM import_batches b
-                  WHERE b.import_id = i.import_id AND b.seq < i.expected_batches) = i.expected_batches
-           FROM imports i WHERE i.import_id = $1",
+        "SELECT expected_batches IS NOT NULL AND batches_recorded >= expected_batches
+           FROM imports WHERE import_id = $1",
     )
     .bind(import)
     .fetch_one(conn)
@@ -257,7 +255,7 @@ pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::
         .bind(import)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE imports SET rows_recorded = 0 WHERE import_id = $1")
+    sqlx::query("UPDATE imports SET rows_recorded = 0, batches_recorded = 0 WHERE import_id = $1")
         .bind(import)
         .execute(conn)
         .await?;

@@ -283,6 +283,13 @@ async fn metrics_count_exactly_what_the_import_did() -> anyhow::Result<()> {
             "bf_grpc_client_duration_seconds_count{outcome=\"ok\",rpc=\"match_patients\"}"
         ) >= 1.0
     );
+    let batches = sample(&validator, "bf_batch_seconds_count{stage=\"validate\"}");
+    assert!(batches >= 1.0, "{validator}");
+    assert_eq!(
+        sample(&validator, "bf_batch_seconds_count{stage=\"publish\"}"),
+        batches,
+        "each batch's row event is timed as it is published"
+    );
 
     let claims = scrape(&stack.claims_metrics_url).await?;
     assert!(sample(&claims, "bf_grpc_server_duration_seconds_count{code=\"0\",method=\"CreateBalanceForwardClaims\"}") >= 1.0, "{claims}");

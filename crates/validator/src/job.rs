@@ -169,7 +169,9 @@ impl Parser {
                             bytes_read,
                             rows: batch.iter().map(row_result).collect(),
                         });
+                        let publishing = std::time::Instant::now();
                         events.send(event, &format!("batch:{seq}")).await?;
+                        crate::metrics::publish_time(publishing.elapsed());
                         Ok::<(), JobError>(())
                     }
                     .instrument(batch_span)

@@ -35,3 +35,11 @@ pub fn count_batch(batch: &[Row], took: Duration) {
         .with_label_values(&["validate"])
         .observe(took.as_secs_f64());
 }
+
+/// Times publishing one batch's row event (confirm included), so the
+/// benchmark can tell the broker's share of a batch from matching's.
+pub fn publish_time(took: Duration) {
+    batches()
+        .with_label_values(&["publish"])
+        .observe(took.as_secs_f64());
+}

@@ -93,6 +93,16 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
                 counted
                     .with_label_values(&["skipped"])
                     .inc_by(s.skipped as u64);
+                if s.total >= STATISTICS_AFTER_ROWS {
+                    // Off the message's path: the review pages want fresh
+                    // statistics, the import's state does not.
+                    let pool = pool.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = rows::refresh_statistics(&pool).await {
+                            tracing::warn!(error = %e, "refreshing row statistics failed");
+                        }
+                    });
+                }
             }
             Disposition::Done
         }
@@ -111,6 +121,10 @@ fn db_class(e: &sqlx::Error) -> String {
         other => format!("{:?}", std::mem::discriminant(other)),
     }
 }
+
+/// An import at least this big refreshes the planner's statistics of
+/// import_rows when it is ready for review (see migration 0010).
+const STATISTICS_AFTER_ROWS: i64 = 10_000;
 
 /// Applies one event; returns the review summary when this event finished
 /// the import (counted in the metrics only once the transaction commits).

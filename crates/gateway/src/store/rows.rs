@@ -83,6 +83,15 @@ pub async fn insert(
     Ok(done.rows_affected())
 }
 
+/// Refreshes the planner's statistics of import_rows, so review pages of a
+/// big import that just arrived stay index range scans.
+pub async fn refresh_statistics(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT refresh_import_rows_statistics()")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Patients that appear on more than one importable line, with the lines.
 pub async fn duplicate_patients(
     conn: &mut PgConnection,

@@ -156,7 +156,12 @@ async fn two_gateways_and_two_validators_share_the_work_and_match_a_single_insta
     }
     eprintln!("parse jobs per validator {parses:?}, events recorded per gateway {recorded:?}");
     assert!(parses.iter().all(|n| *n > 0.0), "validators: {parses:?}");
-    assert_eq!(parses.iter().sum::<f64>(), TENANTS.len() as f64);
+    // A long parse hands its job back at checkpoints (every 10 batches at
+    // first), and each piece counts as a handled message.
+    assert!(
+        parses.iter().sum::<f64>() >= TENANTS.len() as f64,
+        "every import parsed: {parses:?}"
+    );
     assert!(recorded.iter().all(|n| *n > 0.0), "gateways: {recorded:?}");
     drop(scaled);
 

@@ -19,17 +19,20 @@ ALTER TABLE claim_lines
 GRANT USAGE ON SCHEMA public TO bf_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON patients, claims, claim_lines TO bf_app;
 
-ALTER TABLE patients ENABLE ROW LEVEL SECURITY;
-ALTER TABLE patients FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON patients
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+-- The one tenant policy (as in the gateway's database): every tenant table gets it through this function,
+-- so a new table cannot get a weaker one by a typo. A transaction sees the
+-- rows of the tenant it declared, or every row when it declared bf.system.
+CREATE FUNCTION bf_scope_to_tenant(t regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+        'CREATE POLICY tenant_scope ON %s USING (tenant_id = current_setting(''bf.tenant_id'', true)
+            OR current_setting(''bf.system'', true) = ''on'')', t);
+END
+$$;
+REVOKE ALL ON FUNCTION bf_scope_to_tenant(regclass) FROM PUBLIC;
 
-ALTER TABLE claims ENABLE ROW LEVEL SECURITY;
-ALTER TABLE claims FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON claims
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE claim_lines ENABLE ROW LEVEL SECURITY;
-ALTER TABLE claim_lines FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON claim_lines
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+SELECT bf_scope_to_tenant('patients');
+SELECT bf_scope_to_tenant('claims');
+SELECT bf_scope_to_tenant('claim_lines');

@@ -34,37 +34,24 @@ GRANT SELECT, INSERT, UPDATE, DELETE
 GRANT SELECT, INSERT ON import_transitions TO bf_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO bf_app;
 
-ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON tenants
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+-- The one tenant policy: every tenant table gets it through this function,
+-- so a new table cannot get a weaker one by a typo. A transaction sees the
+-- rows of the tenant it declared, or every row when it declared bf.system.
+CREATE FUNCTION bf_scope_to_tenant(t regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+        'CREATE POLICY tenant_scope ON %s USING (tenant_id = current_setting(''bf.tenant_id'', true)
+            OR current_setting(''bf.system'', true) = ''on'')', t);
+END
+$$;
+REVOKE ALL ON FUNCTION bf_scope_to_tenant(regclass) FROM PUBLIC;
 
-ALTER TABLE imports ENABLE ROW LEVEL SECURITY;
-ALTER TABLE imports FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON imports
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE import_transitions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE import_transitions FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON import_transitions
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE import_batches ENABLE ROW LEVEL SECURITY;
-ALTER TABLE import_batches FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON import_batches
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE import_rows ENABLE ROW LEVEL SECURITY;
-ALTER TABLE import_rows FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON import_rows
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
-ALTER TABLE outbox FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON outbox
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
-
-ALTER TABLE import_profiles ENABLE ROW LEVEL SECURITY;
-ALTER TABLE import_profiles FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON import_profiles
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+SELECT bf_scope_to_tenant('tenants');
+SELECT bf_scope_to_tenant('imports');
+SELECT bf_scope_to_tenant('import_transitions');
+SELECT bf_scope_to_tenant('import_batches');
+SELECT bf_scope_to_tenant('import_rows');
+SELECT bf_scope_to_tenant('outbox');
+SELECT bf_scope_to_tenant('import_profiles');

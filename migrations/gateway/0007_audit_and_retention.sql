@@ -17,11 +17,7 @@ CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, id DESC);
 
 GRANT SELECT, INSERT ON audit_events TO bf_app;
 GRANT USAGE, SELECT ON SEQUENCE audit_events_id_seq TO bf_app;
-
-ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
-ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON audit_events
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+SELECT bf_scope_to_tenant('audit_events');
 
 -- Retention: when an import's staged rows and uploaded file were deleted.
 -- The import itself (ids, counts, totals, who approved) stays.

@@ -28,7 +28,4 @@ CREATE INDEX dead_letters_by_import ON dead_letters (import_id) WHERE requeued_a
 -- across tenants (system scope); nothing else reads them.
 GRANT SELECT, INSERT, UPDATE ON dead_letters TO bf_app;
 GRANT USAGE, SELECT ON SEQUENCE dead_letters_id_seq TO bf_app;
-ALTER TABLE dead_letters ENABLE ROW LEVEL SECURITY;
-ALTER TABLE dead_letters FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope ON dead_letters
-    USING (tenant_id = current_setting('bf.tenant_id', true) OR current_setting('bf.system', true) = 'on');
+SELECT bf_scope_to_tenant('dead_letters');

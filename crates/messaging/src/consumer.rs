@@ -76,17 +76,7 @@ where
     H: FnMut(Message) -> F,
     F: Future<Output = Disposition>,
 {
-    channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.name,
-            "",
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut deliveries = subscribe(channel, queue, prefetch).await?;
     loop {
         let next = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -99,6 +89,26 @@ where
         let message = message_of(&mut delivery);
         handle_one(&delivery, queue, handler(message), shutdown).await?;
     }
+}
+
+/// Starts consuming `queue` with manual acks and at most `prefetch`
+/// unacknowledged messages in hand.
+async fn subscribe(
+    channel: &Channel,
+    queue: Queue,
+    prefetch: u16,
+) -> Result<lapin::Consumer, BrokerError> {
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
+    Ok(channel
+        .basic_consume(
+            queue.name,
+            "",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?)
 }
 
 /// The handler's view of a delivery; the payload moves out of it.
@@ -175,20 +185,8 @@ where
     // One worker is always kept for another key (when there are two or
     // more): a practice's big files never hold them all.
     let per_key = workers.saturating_sub(1).max(1);
-    channel
-        .basic_qos(
-            u16::try_from(window).unwrap_or(u16::MAX),
-            BasicQosOptions::default(),
-        )
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.name,
-            "",
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let prefetch = u16::try_from(window).unwrap_or(u16::MAX);
+    let mut deliveries = subscribe(channel, queue, prefetch).await?;
     let mut waiting: FairQueue<(Delivery, Message)> = FairQueue::default();
     let mut running: tokio::task::JoinSet<(String, Result<(), BrokerError>)> =
         tokio::task::JoinSet::new();

@@ -164,6 +164,11 @@ pub async fn summary(
     })
 }
 
+/// The columns a [`RowRecord`] is read from.
+const ROW_COLUMNS: &str =
+    "line, status, cells, patient_balance, insurance_balance, matched_patient_id,
+     problems, raw, normalized, prior, accepted, not_posted";
+
 /// A page of a tenant's import rows, by line, optionally of one status.
 pub async fn page(
     pool: &PgPool,
@@ -177,23 +182,21 @@ pub async fn page(
     // ordered index range scan, whatever the import's size, where the
     // combined form let a prepared statement's generic plan sort every row.
     let sql = match status {
-        Some(_) => {
-            "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
-                    raw, normalized, prior, accepted, not_posted
+        Some(_) => format!(
+            "SELECT {ROW_COLUMNS}
                FROM import_rows
               WHERE tenant_id = $1 AND import_id = $2 AND status = $3 AND line > $4
               ORDER BY line LIMIT $5"
-        }
-        None => {
-            "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
-                    raw, normalized, prior, accepted, not_posted
+        ),
+        None => format!(
+            "SELECT {ROW_COLUMNS}
                FROM import_rows
               WHERE tenant_id = $1 AND import_id = $2 AND $3::text IS NULL AND line > $4
               ORDER BY line LIMIT $5"
-        }
+        ),
     };
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    let found = sqlx::query_as(sql)
+    let found = sqlx::query_as(&sql)
         .bind(tenant)
         .bind(import)
         .bind(status.map(RowStatus::as_str))
@@ -217,22 +220,20 @@ pub async fn to_post_after(
     let mut tx = db::tenant_tx(pool, tenant).await?;
     // One ordered range scan of import_rows_by_status per status, merged:
     // each batch costs the same at line 10 and at line 1,000,000.
-    let found = sqlx::query_as(
+    let found = sqlx::query_as(&format!(
         "SELECT * FROM (
-             (SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id,
-                     problems, raw, normalized, prior, accepted, not_posted
+             (SELECT {ROW_COLUMNS}
                 FROM import_rows
                WHERE tenant_id = $1 AND import_id = $2 AND status = 'valid' AND line > $3
                ORDER BY line LIMIT $4)
              UNION ALL
-             (SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id,
-                     problems, raw, normalized, prior, accepted, not_posted
+             (SELECT {ROW_COLUMNS}
                 FROM import_rows
                WHERE tenant_id = $1 AND import_id = $2 AND status = 'flagged' AND accepted
                  AND line > $3
                ORDER BY line LIMIT $4)
-         ) postable ORDER BY line LIMIT $4",
-    )
+         ) postable ORDER BY line LIMIT $4"
+    ))
     .bind(tenant)
     .bind(import)
     .bind(after)
@@ -404,14 +405,13 @@ pub async fn search(
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
     let line: Option<i32> = query.trim().parse().ok();
-    let found = sqlx::query_as(
-        "SELECT line, status, cells, patient_balance, insurance_balance, matched_patient_id, problems,
-                raw, normalized, prior, accepted, not_posted
+    let found = sqlx::query_as(&format!(
+        "SELECT {ROW_COLUMNS}
            FROM import_rows
           WHERE tenant_id = $1 AND import_id = $2
             AND (line = $3 OR cells->>'patient_account_number' = $4 OR matched_patient_id = $4)
-          ORDER BY line LIMIT $5",
-    )
+          ORDER BY line LIMIT $5"
+    ))
     .bind(tenant)
     .bind(import)
     .bind(line)

@@ -77,7 +77,7 @@ impl Config {
             request_timeout: Duration::from_secs(config::parse("REQUEST_TIMEOUT_SECS", 900)?),
             max_active_imports_per_tenant: config::parse("MAX_ACTIVE_IMPORTS_PER_TENANT", 5)?,
             max_upload_bytes: config::parse("MAX_UPLOAD_BYTES", 1 << 30)?,
-            claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 500)?,
+            claims_batch_size: config::parse("CLAIMS_BATCH_SIZE", 1000)?,
             dev_signin: config::parse("DEV_SIGNIN", true)?,
             stall_after_secs: config::parse("STALL_AFTER_SECS", 300)?,
             retention_secs: config::parse("RETENTION_SECS", 30 * 24 * 3600)?,

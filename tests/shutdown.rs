@@ -100,6 +100,24 @@ async fn assert_one_claim_per_valid_row(
     Ok(())
 }
 
+/// Waits until Save has created some of the import's claims but not all,
+/// the moment to stop a service.
+async fn until_save_part_way(stack: &Stack, id: &str, valid: i64) -> Result<()> {
+    let mut created = 0;
+    for _ in 0..3000 {
+        created = stack.claim_count(id).await?;
+        if created > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        created > 0 && created < valid,
+        "terminated at {created} of {valid}"
+    );
+    Ok(())
+}
+
 async fn approve(api: &Api, id: &str) -> Result<()> {
     let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
@@ -134,19 +152,7 @@ async fn a_gateway_terminated_mid_recording_and_mid_approval_exits_0_and_makes_o
     assert_reviewed_exactly(&stack, &api, &file, &id).await?;
 
     approve(&api, &id).await?;
-    let valid = file.expected.valid;
-    let mut at_term = 0;
-    for _ in 0..3000 {
-        at_term = stack.claim_count(&id).await?;
-        if at_term > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(
-        at_term > 0 && at_term < valid,
-        "terminated at {at_term} of {valid}"
-    );
+    until_save_part_way(&stack, &id, file.expected.valid).await?;
     terminate_and_restart(&mut stack, "gateway").await?;
     assert_one_claim_per_valid_row(&stack, &api, &file, &id).await
 }
@@ -161,19 +167,7 @@ async fn the_claims_service_terminated_mid_claim_creation_exits_0_and_makes_one_
     let id = api.upload("balances.csv", &file.csv).await?;
     assert_reviewed_exactly(&stack, &api, &file, &id).await?;
     approve(&api, &id).await?;
-    let valid = file.expected.valid;
-    let mut at_term = 0;
-    for _ in 0..3000 {
-        at_term = stack.claim_count(&id).await?;
-        if at_term > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(
-        at_term > 0 && at_term < valid,
-        "terminated at {at_term} of {valid}"
-    );
+    until_save_part_way(&stack, &id, file.expected.valid).await?;
     terminate_and_restart(&mut stack, "claims").await?;
     assert_one_claim_per_valid_row(&stack, &api, &file, &id).await
 }

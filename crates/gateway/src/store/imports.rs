@@ -127,14 +127,18 @@ const ACTIVE: &str = "('queued', 'parsing', 'approving')";
 /// How many of a tenant's imports are queued, parsing or approving.
 pub async fn count_active(pool: &PgPool, tenant: &str) -> Result<i64, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    let found = sqlx::query_scalar(&format!(
+    let found = active_in(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+async fn active_in(conn: &mut PgConnection, tenant: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
         "SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN {ACTIVE}"
     ))
     .bind(tenant)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(found)
+    .fetch_one(conn)
+    .await
 }
 
 /// Takes the tenant's upload lock for the rest of the transaction, then
@@ -148,12 +152,7 @@ pub async fn lock_and_count_active(
         .bind(tenant)
         .execute(&mut *conn)
         .await?;
-    sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN {ACTIVE}"
-    ))
-    .bind(tenant)
-    .fetch_one(&mut *conn)
-    .await
+    active_in(conn, tenant).await
 }
 
 /// One import of a tenant.

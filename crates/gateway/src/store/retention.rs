@@ -51,12 +51,7 @@ pub async fn purge_rows(pool: &PgPool, due: &Due) -> Result<bool, sqlx::Error> {
     if still_due.is_none() {
         return Ok(false);
     }
-    for table in ["import_rows", "import_batches"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
-            .bind(due.import_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    super::rows::delete_staged(&mut tx, due.import_id).await?;
     sqlx::query("UPDATE imports SET purged_at = now() WHERE import_id = $1")
         .bind(due.import_id)
         .execute(&mut *tx)

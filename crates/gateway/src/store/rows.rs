@@ -278,16 +278,21 @@ pub async fn all_batches_recorded(
     .await
 }
 
+/// Deletes an import's staged rows and batch marks: the patient data it
+/// holds outside the ledger.
+pub async fn delete_staged(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::Error> {
+    for table in ["import_rows", "import_batches"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
+            .bind(import)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Drops what was recorded of a file that failed as a whole.
 pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM import_rows WHERE import_id = $1")
-        .bind(import)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM import_batches WHERE import_id = $1")
-        .bind(import)
-        .execute(&mut *conn)
-        .await?;
+    delete_staged(conn, import).await?;
     sqlx::query("UPDATE imports SET rows_recorded = 0, batches_recorded = 0 WHERE import_id = $1")
         .bind(import)
         .execute(conn)

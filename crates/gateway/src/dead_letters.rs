@@ -81,14 +81,10 @@ async fn handle(pool: &PgPool, queue: Queue, message: Message) -> Disposition {
             Disposition::Done
         }
         // The dead-letter queue has no delivery limit: keep trying.
-        Err(e) => Disposition::Retry(format!("parking a dead letter: {}", db_class(&e))),
-    }
-}
-
-fn db_class(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(d) => d.code().unwrap_or_default().to_string(),
-        other => format!("{:?}", std::mem::discriminant(other)),
+        Err(e) => Disposition::Retry(format!(
+            "parking a dead letter: {}",
+            crate::store::error_class(&e)
+        )),
     }
 }
 

@@ -111,14 +111,7 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
             let _ = fail(pool, &event.tenant_id, import_id, reason).await;
             Disposition::Reject("recording failed on the last attempt".into())
         }
-        Err(e) => Disposition::Retry(format!("database error: {}", db_class(&e))),
-    }
-}
-
-fn db_class(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(d) => d.code().unwrap_or_default().to_string(),
-        other => format!("{:?}", std::mem::discriminant(other)),
+        Err(e) => Disposition::Retry(format!("database error: {}", crate::store::error_class(&e))),
     }
 }
 

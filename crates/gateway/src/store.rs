@@ -12,3 +12,13 @@ pub mod rows;
 pub mod tenants;
 
 pub use imports::ImportRecord;
+
+/// What kind of database error this was (the SQLSTATE, or the error's
+/// kind), for a retry's log line: never the message, which can quote row
+/// values.
+pub fn error_class(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.code().unwrap_or_default().to_string(),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    }
+}

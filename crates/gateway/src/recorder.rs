@@ -10,8 +10,8 @@ use bf_domain::import::ImportStatus;
 use bf_domain::{Problem, RowStatus};
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::EVENTS;
-use bf_messaging::{consume, supervise, Broker, BrokerError, Disposition};
-use bf_proto::imports::{import_event::Event, ImportEvent, RowResult};
+use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Disposition, Fairness};
+use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult};
 use prost::Message as _;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
@@ -23,6 +23,13 @@ use uuid::Uuid;
 
 /// Who the audit trail names for the validator's transitions.
 const ACTOR: &str = "system:validator";
+
+/// Events recorded at once. The batches of one big import are recorded
+/// side by side (each under a share lock on the import), which keeps the
+/// recorder up with several validators; one practice gets at most all but
+/// one of them (bf_messaging::consume_fair), so another's small import is
+/// not queued behind it.
+const RECORDING_WORKERS: usize = 4;
 
 /// Runs the recorder until shutdown, reconnecting as needed.
 pub async fn run(pool: PgPool, amqp_url: String, shutdown: CancellationToken) {
@@ -36,8 +43,13 @@ pub async fn run(pool: PgPool, amqp_url: String, shutdown: CancellationToken) {
             let stop = stop.clone();
             async move {
                 let channel = broker.channel().await?;
-                consume(&channel, EVENTS, 16, &stop, |message| {
-                    handle(&pool, message)
+                let fairness = Fairness {
+                    workers: RECORDING_WORKERS,
+                    window: RECORDING_WORKERS * 4,
+                };
+                consume_fair(&channel, EVENTS, fairness, &stop, tenant_of, |message| {
+                    let pool = pool.clone();
+                    async move { handle(&pool, message).await }
                 })
                 .await?;
                 Ok::<(), BrokerError>(())
@@ -45,6 +57,21 @@ pub async fn run(pool: PgPool, amqp_url: String, shutdown: CancellationToken) {
         },
     )
     .await;
+}
+
+/// The leading field of an [`ImportEvent`]: decoding only it skips a
+/// batch's rows instead of building them twice.
+#[derive(Clone, PartialEq, prost::Message)]
+struct EventTenant {
+    #[prost(string, tag = "1")]
+    tenant_id: String,
+}
+
+/// The practice an event is for: the key its fair share is counted by.
+fn tenant_of(payload: &[u8]) -> String {
+    EventTenant::decode(payload)
+        .map(|event| event.tenant_id)
+        .unwrap_or_default()
 }
 
 async fn handle(pool: &PgPool, message: Message) -> Disposition {
@@ -126,8 +153,92 @@ async fn apply(
     event: &ImportEvent,
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
-    let mut tx = bf_runtime::db::tenant_tx(pool, &event.tenant_id).await?;
-    let Some(mut record) = imports::lock(&mut tx, &event.tenant_id, import_id).await? else {
+    let tenant = &event.tenant_id;
+    match &event.event {
+        Some(Event::Batch(batch)) => {
+            if record_batch(pool, tenant, import_id, batch).await? {
+                finish_when_complete(pool, tenant, import_id).await
+            } else {
+                Ok(None)
+            }
+        }
+        Some(other) => apply_exclusively(pool, tenant, import_id, other).await,
+        None => Ok(None),
+    }
+}
+
+/// Records one batch of rows under a share lock on its import, so the
+/// batches of one import are recorded side by side while a change of the
+/// import's state waits for them (and they for it). A batch seen before is
+/// recognised by its sequence number and records nothing. Returns whether
+/// the import still takes rows.
+async fn record_batch(
+    pool: &PgPool,
+    tenant: &str,
+    import_id: Uuid,
+    batch: &RowBatch,
+) -> Result<bool, sqlx::Error> {
+    loop {
+        let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
+        let Some(record) = imports::share_lock(&mut tx, tenant, import_id).await? else {
+            tracing::warn!(%import_id, "event for an unknown import; dropped");
+            return Ok(false);
+        };
+        if !record.status().accepts_rows() {
+            // A late or repeated event: its effects are already recorded.
+            return Ok(false);
+        }
+        if record.status() == ImportStatus::Queued {
+            // The first rows to arrive start the parse (normally the
+            // Started event does); a state change needs the exclusive lock.
+            tx.rollback().await?;
+            apply_exclusively(pool, tenant, import_id, &Event::Started(Default::default())).await?;
+            continue;
+        }
+        let (seq, count) = (batch.seq as i32, batch.rows.len() as i32);
+        if rows::mark_batch(&mut tx, import_id, seq, count, batch.bytes_read as i64).await? {
+            let new_rows: Vec<NewRow> = batch.rows.iter().map(new_row).collect();
+            rows::insert(&mut tx, tenant, import_id, &new_rows).await?;
+        }
+        tx.commit().await?;
+        return Ok(true);
+    }
+}
+
+/// After a batch commits: when it was the last one, finishes the import.
+/// The check runs unlocked first, so only the batch that completes the
+/// import waits for the exclusive lock; under it, the check is repeated.
+async fn finish_when_complete(
+    pool: &PgPool,
+    tenant: &str,
+    import_id: Uuid,
+) -> Result<Option<Summary>, sqlx::Error> {
+    let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
+    if !rows::all_batches_recorded(&mut tx, import_id).await? {
+        return Ok(None);
+    }
+    let Some(mut record) = imports::lock(&mut tx, tenant, import_id).await? else {
+        return Ok(None);
+    };
+    if !record.status().accepts_rows() {
+        // Another batch's handler finished it.
+        return Ok(None);
+    }
+    let finished = finish_if_complete(&mut tx, &mut record).await?;
+    tx.commit().await?;
+    Ok(finished)
+}
+
+/// Applies an event that changes the import's state, under its exclusive
+/// lock: no batch is being recorded meanwhile.
+async fn apply_exclusively(
+    pool: &PgPool,
+    tenant: &str,
+    import_id: Uuid,
+    event: &Event,
+) -> Result<Option<Summary>, sqlx::Error> {
+    let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
+    let Some(mut record) = imports::lock(&mut tx, tenant, import_id).await? else {
         tracing::warn!(%import_id, "event for an unknown import; dropped");
         return Ok(None);
     };
@@ -136,46 +247,33 @@ async fn apply(
         return Ok(None);
     }
     let mut finished = None;
-    match &event.event {
-        Some(Event::Started(started)) => {
+    match event {
+        Event::Started(started) => {
             start(&mut tx, &mut record).await?;
-            let mapping: Vec<serde_json::Value> = started
-                .header_mapping
-                .iter()
-                .map(|h| serde_json::json!({"header": h.header, "column": h.column}))
-                .collect();
-            let read = imports::ReadAs {
-                header_mapping: &serde_json::Value::Array(mapping),
-                file_format: &started.format,
-                encoding: &started.encoding,
-                delimiter: &started.delimiter,
-            };
-            imports::set_read_as(&mut tx, import_id, &read).await?;
-        }
-        Some(Event::Batch(batch)) => {
-            start(&mut tx, &mut record).await?;
-            if rows::mark_batch(
-                &mut tx,
-                import_id,
-                batch.seq as i32,
-                batch.rows.len() as i32,
-            )
-            .await?
-            {
-                let new_rows: Vec<NewRow> = batch.rows.iter().map(new_row).collect();
-                let inserted =
-                    rows::insert(&mut tx, &event.tenant_id, import_id, &new_rows).await?;
-                imports::add_progress(&mut tx, import_id, inserted as i64, batch.bytes_read as i64)
-                    .await?;
+            if !started.format.is_empty() {
+                let mapping: Vec<serde_json::Value> = started
+                    .header_mapping
+                    .iter()
+                    .map(|h| serde_json::json!({"header": h.header, "column": h.column}))
+                    .collect();
+                let read = imports::ReadAs {
+                    header_mapping: &serde_json::Value::Array(mapping),
+                    file_format: &started.format,
+                    encoding: &started.encoding,
+                    delimiter: &started.delimiter,
+                };
+                imports::set_read_as(&mut tx, import_id, &read).await?;
             }
-            finished = finish_if_complete(&mut tx, &mut record).await?;
         }
-        Some(Event::Completed(done)) => {
+        Event::Completed(done) => {
             start(&mut tx, &mut record).await?;
             imports::set_expected_batches(&mut tx, import_id, done.batches as i32).await?;
+            // Batches hold a share lock until they commit, so every batch
+            // recorded so far is visible here; any later one checks after
+            // its own commit (finish_when_complete).
             finished = finish_if_complete(&mut tx, &mut record).await?;
         }
-        Some(Event::Failed(failed)) => {
+        Event::Failed(failed) => {
             // Nothing half-written: the rows of a failed file are dropped.
             rows::discard(&mut tx, import_id).await?;
             imports::transition(
@@ -188,7 +286,8 @@ async fn apply(
             .await?;
             tracing::info!(%import_id, "import failed");
         }
-        None => {}
+        // Recorded under the share lock instead (record_batch).
+        Event::Batch(_) => {}
     }
     tx.commit().await?;
     Ok(finished)

@@ -82,12 +82,31 @@ pub struct NewImport<'a> {
     pub expected_totals: Option<&'a serde_json::Value>,
 }
 
-const COLUMNS: &str = "import_id, tenant_id, status, file_name, size_bytes, sha256,
-    uploaded_by, uploaded_at, header_mapping, bytes_parsed, rows_recorded,
+/// How far a parse has got. Row events are recorded side by side (see
+/// [`share_lock`]), so while an import parses its progress is read from its
+/// recorded batches rather than from counters on the import row, which
+/// every batch would have to lock; once parsed, the stored figures hold.
+pub(crate) const BYTES_PARSED: &str = "CASE WHEN imports.status IN ('queued', 'parsing')
+    THEN (SELECT COALESCE(max(b.bytes_read), 0) FROM import_batches b WHERE b.import_id = imports.import_id)
+    ELSE imports.bytes_parsed END";
+/// Rows recorded so far; see [`BYTES_PARSED`].
+pub(crate) const ROWS_RECORDED: &str = "CASE WHEN imports.status IN ('queued', 'parsing')
+    THEN (SELECT COALESCE(sum(b.row_count), 0)::int FROM import_batches b WHERE b.import_id = imports.import_id)
+    ELSE imports.rows_recorded END";
+/// When the import last moved: a parse moves with every recorded batch.
+pub(crate) const LAST_ACTIVITY: &str = "GREATEST(imports.updated_at,
+    (SELECT max(b.recorded_at) FROM import_batches b WHERE b.import_id = imports.import_id))";
+
+static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "import_id, tenant_id, status, file_name, size_bytes, sha256,
+    uploaded_by, uploaded_at, header_mapping, {BYTES_PARSED} AS bytes_parsed, {ROWS_RECORDED} AS rows_recorded,
     count_total, count_valid, count_flagged, count_invalid, count_skipped,
     total_patient_balance, total_insurance_balance, failure, approved_by, approved_at,
     date_of_service, approval_cursor, claims_submitted, completed_at, voided_by, voided_at,
-    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused, trace_context, purged_at";
+    updated_at, options, file_format, encoding, delimiter, expected_totals, decisions, file_totals, claims_refused, trace_context, purged_at"
+    )
+});
 
 /// Creates a queued import and its first audit entry.
 pub async fn create(conn: &mut PgConnection, new: &NewImport<'_>) -> Result<(), sqlx::Error> {
@@ -163,7 +182,8 @@ pub async fn get(
 ) -> Result<Option<ImportRecord>, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
     let found = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND import_id = $2"
+        "SELECT {columns} FROM imports WHERE tenant_id = $1 AND import_id = $2",
+        columns = COLUMNS.as_str()
     ))
     .bind(tenant)
     .bind(id)
@@ -181,7 +201,26 @@ pub async fn lock(
     id: Uuid,
 ) -> Result<Option<ImportRecord>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR UPDATE"
+        "SELECT {columns} FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR UPDATE",
+        columns = COLUMNS.as_str()
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One import, share-locked for the rest of the caller's transaction:
+/// row events of the same import are recorded side by side under it,
+/// while a change of state ([`lock`]) waits for them, and they for it.
+pub async fn share_lock(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<ImportRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {columns} FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR SHARE",
+        columns = COLUMNS.as_str()
     ))
     .bind(tenant)
     .bind(id)
@@ -197,8 +236,9 @@ pub async fn list(
 ) -> Result<Vec<ImportRecord>, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
     let found = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1
-          ORDER BY uploaded_at DESC, import_id DESC LIMIT $2"
+        "SELECT {columns} FROM imports WHERE tenant_id = $1
+          ORDER BY uploaded_at DESC, import_id DESC LIMIT $2",
+        columns = COLUMNS.as_str()
     ))
     .bind(tenant)
     .bind(limit)
@@ -310,27 +350,6 @@ pub async fn set_decisions(
     Ok(())
 }
 
-/// Counts one newly recorded batch and its rows, and the bytes read.
-pub async fn add_progress(
-    conn: &mut PgConnection,
-    id: Uuid,
-    rows: i64,
-    bytes_read: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE imports SET rows_recorded = rows_recorded + $2::int,
-                batches_recorded = batches_recorded + 1,
-                bytes_parsed = GREATEST(bytes_parsed, $3), updated_at = now()
-          WHERE import_id = $1",
-    )
-    .bind(id)
-    .bind(rows)
-    .bind(bytes_read)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Records how many batches the validator sent in all.
 pub async fn set_expected_batches(
     conn: &mut PgConnection,
@@ -367,7 +386,8 @@ pub async fn set_summary(
     sqlx::query(
         "UPDATE imports SET count_total = $2, count_valid = $3, count_flagged = $4,
                 count_invalid = $5, count_skipped = $6, total_patient_balance = $7,
-                total_insurance_balance = $8, bytes_parsed = size_bytes, updated_at = now()
+                total_insurance_balance = $8, bytes_parsed = size_bytes, rows_recorded = $2,
+                updated_at = now()
           WHERE import_id = $1",
     )
     .bind(id)

@@ -1,6 +1,7 @@
 //! Across tenants, for operators: what is running, how fast, and what is
 //! stuck. Ids, states, counts and times only; never row data.
 
+use super::imports::{BYTES_PARSED, LAST_ACTIVITY, ROWS_RECORDED};
 use bf_runtime::db;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -30,27 +31,28 @@ pub async fn imports(
     limit: i64,
 ) -> Result<Vec<OpsImport>, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let found = sqlx::query_as(
-        "SELECT i.import_id, i.tenant_id, i.status,
-                CASE WHEN i.status IN ('approving', 'completed') OR i.approved_at IS NOT NULL
-                     THEN i.claims_submitted::bigint ELSE i.rows_recorded::bigint END AS rows_done,
-                CASE WHEN i.status IN ('approving', 'completed') OR i.approved_at IS NOT NULL
-                     THEN i.count_valid::bigint
-                     WHEN i.status IN ('queued', 'parsing') THEN NULL
-                     ELSE i.count_total::bigint END AS rows_total,
-                i.bytes_parsed, i.size_bytes, i.uploaded_at,
-                COALESCE((SELECT max(t.at) FROM import_transitions t WHERE t.import_id = i.import_id), i.uploaded_at) AS state_since,
-                i.updated_at, i.failure, i.trace_context
-           FROM imports i
-          WHERE i.status IN ('queued', 'parsing', 'approving')
-             OR i.updated_at > now() - make_interval(hours => $1)
-          ORDER BY i.updated_at DESC
-          LIMIT $2",
-    )
-    .bind(recent_hours)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    let sql = format!(
+        "SELECT import_id, tenant_id, status,
+                CASE WHEN status IN ('approving', 'completed') OR approved_at IS NOT NULL
+                     THEN claims_submitted::bigint ELSE ({ROWS_RECORDED})::bigint END AS rows_done,
+                CASE WHEN status IN ('approving', 'completed') OR approved_at IS NOT NULL
+                     THEN count_valid::bigint
+                     WHEN status IN ('queued', 'parsing') THEN NULL
+                     ELSE count_total::bigint END AS rows_total,
+                {BYTES_PARSED} AS bytes_parsed, size_bytes, uploaded_at,
+                COALESCE((SELECT max(t.at) FROM import_transitions t WHERE t.import_id = imports.import_id), uploaded_at) AS state_since,
+                {LAST_ACTIVITY} AS updated_at, failure, trace_context
+           FROM imports
+          WHERE status IN ('queued', 'parsing', 'approving')
+             OR updated_at > now() - make_interval(hours => $1)
+          ORDER BY updated_at DESC
+          LIMIT $2"
+    );
+    let found = sqlx::query_as(&sql)
+        .bind(recent_hours)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(found)
 }
@@ -58,14 +60,15 @@ pub async fn imports(
 /// Running imports that have not moved for `stall_after_secs`.
 pub async fn stalled_count(pool: &PgPool, stall_after_secs: i64) -> Result<i64, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let found = sqlx::query_scalar(
+    let sql = format!(
         "SELECT count(*) FROM imports
           WHERE status IN ('queued', 'parsing', 'approving')
-            AND updated_at < now() - make_interval(secs => $1::double precision)",
-    )
-    .bind(stall_after_secs)
-    .fetch_one(&mut *tx)
-    .await?;
+            AND {LAST_ACTIVITY} < now() - make_interval(secs => $1::double precision)"
+    );
+    let found = sqlx::query_scalar(&sql)
+        .bind(stall_after_secs)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(found)
 }

@@ -488,3 +488,30 @@ async fn the_error_report_lists_every_problem_as_in_the_file_with_formulas_neutr
     assert_eq!(rows[1][10], "'+1");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_error_report_gives_a_lines_cells_as_written_when_every_column_was_read(
+) -> anyhow::Result<()> {
+    // Every header is a template column, so rows are stored without their
+    // fields in file order (bf_domain::compact) and the report rebuilds them.
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    api.load_patients(&directory()).await?;
+    let csv = "Acct,Last,First,DOB,Balance\n000123,Peña,Zoë,1984-03-07,5\n 999 ,Nobody, Ann ,1970-01-01,abc\n";
+    let id = api.upload("all-read.csv", csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let report = api.get(&format!("/v1/imports/{id}/errors.csv")).await?;
+    assert_eq!(report.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(report.text.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+        .collect::<Result<_, _>>()?;
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(row[0], "3");
+        assert_eq!(row[5..], [" 999 ", "Nobody", " Ann ", "1970-01-01", "abc"]);
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! the validator, the gateway and the unit tests, and can be tested without
 //! a database or a broker.
 
+pub mod compact;
 pub mod date;
 pub mod delimiter;
 pub mod encoding;

@@ -355,7 +355,13 @@ fn new_row(r: &RowResult) -> NewRow {
             .then(|| r.matched_patient_id.clone()),
         problems: serde_json::Value::Array(problems),
         raw: serde_json::json!(r.raw),
+        // A validator that sends the full map (an older one) is stored as
+        // before; otherwise only the changes (bf_domain::compact).
         normalized: serde_json::json!(r.normalized),
+        normalized_changes: r
+            .normalized
+            .is_empty()
+            .then(|| serde_json::json!(r.normalized_changes)),
         prior: r.prior.as_ref().map(|p| {
             serde_json::json!({
                 "patient_amount": p.patient_amount,

@@ -1,5 +1,6 @@
 //! Publishes an import's events, in order, with confirms.
 
+use bf_domain::compact;
 use bf_domain::{Column, Row, RowStatus};
 use bf_messaging::topology::EVENTS;
 use bf_messaging::{BrokerError, Publisher};
@@ -30,8 +31,9 @@ impl Events<'_> {
     }
 }
 
-/// A judged row as the recorder receives it.
-pub fn row_result(row: &Row) -> RowResult {
+/// A judged row as the recorder receives it, leaving out what follows from
+/// its cells (bf_domain::compact): `columns` are the header's, in order.
+pub fn row_result(row: &Row, columns: &[Option<Column>]) -> RowResult {
     let status = match row.status {
         RowStatus::Valid => bf_proto::imports::RowStatus::Valid,
         RowStatus::Flagged => bf_proto::imports::RowStatus::Flagged,
@@ -47,6 +49,9 @@ pub fn row_result(row: &Row) -> RowResult {
         })
         .collect();
     let amount = |c: Column| row.amount(c).map(|d| d.to_string()).unwrap_or_default();
+    let cells = Column::ALL
+        .iter()
+        .filter_map(|c| row.raw.cells[c.index()].as_deref().map(|v| (*c, v)));
     RowResult {
         line: row.line(),
         status: status as i32,
@@ -54,9 +59,13 @@ pub fn row_result(row: &Row) -> RowResult {
         patient_balance: amount(Column::PatientBalance),
         insurance_balance: amount(Column::InsuranceBalance),
         matched_patient_id: row.matched_patient_id.clone().unwrap_or_default(),
-        raw: row.raw.fields.clone(),
-        normalized: row
-            .normalized()
+        raw: if compact::fields_follow_from_cells(&row.raw, columns) {
+            Vec::new()
+        } else {
+            row.raw.fields.clone()
+        },
+        normalized: Default::default(),
+        normalized_changes: compact::normalized_changes(cells, &row.normalized())
             .into_iter()
             .map(|(c, v)| (c.name().to_string(), v))
             .collect(),

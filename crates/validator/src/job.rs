@@ -124,10 +124,14 @@ impl Parser {
         .await;
         let mut seq: u32 = 0;
         let mut rows: u32 = 0;
+        // The header's columns in file order, which tell whether a row's
+        // fields follow from its cells (events::row_result).
+        let mut columns: Vec<Option<bf_domain::Column>> = Vec::new();
         let mut ended = false;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
                 Chunk::Header { mapping, detected } => {
+                    columns = mapping.iter().map(|(_, column)| *column).collect();
                     let started = ParseStarted {
                         header_mapping: mapping
                             .into_iter()
@@ -167,7 +171,7 @@ impl Parser {
                         let event = Event::Batch(RowBatch {
                             seq,
                             bytes_read,
-                            rows: batch.iter().map(row_result).collect(),
+                            rows: batch.iter().map(|row| row_result(row, &columns)).collect(),
                         });
                         let publishing = std::time::Instant::now();
                         events.send(event, &format!("batch:{seq}")).await?;

@@ -16,7 +16,7 @@ use axum::Json;
 use bf_auth::{ROLE_IMPORTS_APPROVE, ROLE_IMPORTS_WRITE};
 use bf_domain::import::ImportStatus;
 use bf_domain::posting::{AcceptFlagged, AcceptWord, Decisions, ExistingPolicy};
-use bf_domain::RowStatus;
+use bf_domain::{Column, RowStatus};
 use bf_messaging::topology;
 use bf_proto::imports::ParseJob;
 use futures::StreamExt;
@@ -449,14 +449,18 @@ pub async fn errors_csv(
     let record = imports::get(&state.pool, caller.tenant(), id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let headers: Vec<String> = record
+    // Each header with the column it was read as, in file order.
+    let (headers, columns): (Vec<String>, Vec<Option<Column>>) = record
         .header_mapping
         .as_ref()
         .and_then(|m| m.as_array())
         .map(|cols| {
             cols.iter()
-                .map(|c| c["header"].as_str().unwrap_or("").to_string())
-                .collect()
+                .map(|c| {
+                    let header = c["header"].as_str().unwrap_or("").to_string();
+                    (header, c["column"].as_str().and_then(Column::from_name))
+                })
+                .unzip()
         })
         .unwrap_or_default();
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -482,7 +486,7 @@ pub async fn errors_csv(
             for row in &page {
                 let problems: Vec<super::views::ProblemView> =
                     serde_json::from_value(row.problems.clone()).unwrap_or_default();
-                let raw: Vec<String> = serde_json::from_value(row.raw.clone()).unwrap_or_default();
+                let raw = rows::fields(row, &columns);
                 for p in &problems {
                     let mut cells = vec![
                         row.line.to_string(),

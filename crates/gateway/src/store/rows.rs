@@ -1,8 +1,9 @@
 //! Per-row results of an import.
 
-use bf_domain::{Problem, RowStatus};
+use bf_domain::{compact, Column, Problem, RowStatus};
 use bf_runtime::db;
 use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -15,13 +16,17 @@ pub struct NewRow {
     pub insurance_balance: Option<Decimal>,
     pub matched_patient_id: Option<String>,
     pub problems: serde_json::Value,
+    /// The line's fields, or `[]` when they follow from the cells.
     pub raw: serde_json::Value,
+    /// In full (from a validator that sends it so), or `{}` with
+    /// `normalized_changes`.
     pub normalized: serde_json::Value,
+    pub normalized_changes: Option<serde_json::Value>,
     pub prior: Option<serde_json::Value>,
 }
 
-/// A stored row, for review.
-#[derive(Debug, sqlx::FromRow)]
+/// A stored row, for review: normalized in full, however it was stored.
+#[derive(Debug)]
 pub struct RowRecord {
     pub line: i32,
     pub status: String,
@@ -35,6 +40,83 @@ pub struct RowRecord {
     pub prior: Option<serde_json::Value>,
     pub accepted: bool,
     pub not_posted: Option<String>,
+}
+
+/// A row as stored; see migration 0012.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    line: i32,
+    status: String,
+    cells: serde_json::Value,
+    patient_balance: Option<Decimal>,
+    insurance_balance: Option<Decimal>,
+    matched_patient_id: Option<String>,
+    problems: serde_json::Value,
+    raw: serde_json::Value,
+    normalized: serde_json::Value,
+    normalized_changes: Option<serde_json::Value>,
+    prior: Option<serde_json::Value>,
+    accepted: bool,
+    not_posted: Option<String>,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let s = StoredRow::from_row(row)?;
+        let normalized = match &s.normalized_changes {
+            Some(changes) => restore_normalized(&s.cells, changes),
+            None => s.normalized,
+        };
+        Ok(RowRecord {
+            line: s.line,
+            status: s.status,
+            cells: s.cells,
+            patient_balance: s.patient_balance,
+            insurance_balance: s.insurance_balance,
+            matched_patient_id: s.matched_patient_id,
+            problems: s.problems,
+            raw: s.raw,
+            normalized,
+            prior: s.prior,
+            accepted: s.accepted,
+            not_posted: s.not_posted,
+        })
+    }
+}
+
+/// The `(column, text)` pairs of a JSON object keyed by column name.
+fn by_column(map: &serde_json::Value) -> Vec<(Column, &str)> {
+    map.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, v)| Some((Column::from_name(name)?, v.as_str()?)))
+        .collect()
+}
+
+/// The full normalized map of a row stored as changes from its cells.
+fn restore_normalized(cells: &serde_json::Value, changes: &serde_json::Value) -> serde_json::Value {
+    let changes: Vec<(Column, String)> = by_column(changes)
+        .into_iter()
+        .map(|(c, v)| (c, v.to_string()))
+        .collect();
+    let full = compact::restore_normalized(by_column(cells), &changes);
+    serde_json::Value::Object(
+        full.into_iter()
+            .map(|(c, v)| (c.name().to_string(), serde_json::Value::String(v)))
+            .collect(),
+    )
+}
+
+/// The line's fields in file order for the error report: as stored, or
+/// rebuilt from the cells and the header's columns when they were left out.
+pub fn fields(row: &RowRecord, columns: &[Option<Column>]) -> Vec<String> {
+    let stored: Vec<String> = serde_json::from_value(row.raw.clone()).unwrap_or_default();
+    if !stored.is_empty() {
+        return stored;
+    }
+    compact::fields_from_cells(columns, |c| {
+        row.cells.get(c.name()).and_then(|v| v.as_str())
+    })
 }
 
 /// Inserts a batch of rows in one statement; lines already recorded are
@@ -65,14 +147,16 @@ pub async fn insert(
     let problems: Vec<&serde_json::Value> = rows.iter().map(|r| &r.problems).collect();
     let raw: Vec<&serde_json::Value> = rows.iter().map(|r| &r.raw).collect();
     let normalized: Vec<&serde_json::Value> = rows.iter().map(|r| &r.normalized).collect();
+    let changes: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|r| r.normalized_changes.as_ref()).collect();
     let prior: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.prior.as_ref()).collect();
     let done = sqlx::query(
         "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, patient_balance,
                                   insurance_balance, matched_patient_id, problems, raw, normalized, prior,
-                                  account_number)
+                                  account_number, normalized_changes)
          SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::jsonb[], $6::numeric[],
                                       $7::numeric[], $8::text[], $9::jsonb[], $10::jsonb[],
-                                      $11::jsonb[], $12::jsonb[], $13::text[])
+                                      $11::jsonb[], $12::jsonb[], $13::text[], $14::jsonb[])
          ON CONFLICT (import_id, line) DO NOTHING",
     )
     .bind(import)
@@ -88,6 +172,7 @@ pub async fn insert(
     .bind(&normalized)
     .bind(&prior)
     .bind(&accounts)
+    .bind(&changes)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -177,7 +262,7 @@ pub async fn summary(
 /// The columns a [`RowRecord`] is read from.
 const ROW_COLUMNS: &str =
     "line, status, cells, patient_balance, insurance_balance, matched_patient_id,
-     problems, raw, normalized, prior, accepted, not_posted";
+     problems, raw, normalized, normalized_changes, prior, accepted, not_posted";
 
 /// A page of a tenant's import rows, by line, optionally of one status.
 pub async fn page(

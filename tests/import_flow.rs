@@ -271,3 +271,46 @@ async fn uploads_are_accepted_as_multipart_with_location_size_and_sha256() -> an
 mod sha2_digest {
     pub use sha2::{Digest, Sha256};
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_directory_load_and_save_refresh_the_planners_statistics() -> anyhow::Result<()> {
+    // Statistics taken while the tables were nearly empty made matching
+    // and Save scan all of a practice's rows on every batch.
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(6000);
+    api.load_patients(&file.patients).await?;
+    let analysed = |table: &'static str| {
+        let db = stack.claims_db.clone();
+        async move {
+            let at: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+                "SELECT greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables
+                  WHERE relname = $1",
+            )
+            .bind(table)
+            .fetch_one(&db)
+            .await?;
+            anyhow::Ok(at.is_some())
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !analysed("patients").await? {
+        anyhow::ensure!(Instant::now() < deadline, "patients never analysed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let id = api.upload("balances.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(120))
+        .await?;
+    let approve = api.post(&format!("/v1/imports/{id}/approve")).await?;
+    assert_eq!(approve.status, StatusCode::ACCEPTED, "{}", approve.text);
+    api.wait_for(&id, &["completed"], Duration::from_secs(120))
+        .await?;
+    while !analysed("claims").await? {
+        anyhow::ensure!(
+            Instant::now() < deadline + Duration::from_secs(60),
+            "claims never analysed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}

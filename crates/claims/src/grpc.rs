@@ -2,7 +2,7 @@
 //! answers back into protobuf. No SQL and no rules live here.
 
 use crate::error::ClaimsError;
-use crate::store::{DirectoryPatient, NewBalanceForward, NewPatient, Store};
+use crate::store::{DirectoryPatient, Grown, NewBalanceForward, NewPatient, Store};
 use bf_domain::date::parse_iso;
 use bf_domain::matching::{account_key, mismatched_columns, Identity};
 use bf_domain::money;
@@ -61,6 +61,7 @@ impl Claims for ClaimsService {
         bounded(&req.patients)?;
         let patients = new_patients(req.patients)?;
         let upserted = self.store.upsert_patients(tenant, &patients).await?;
+        self.store.wrote(Grown::Patients, upserted);
         tracing::info!(tenant, count = upserted, "patients upserted");
         Ok(Response::new(UpsertPatientsResponse {
             upserted: u32::try_from(upserted).unwrap_or(u32::MAX),
@@ -118,6 +119,7 @@ impl Claims for ClaimsService {
             .store
             .create_balance_forwards(tenant, import, date_of_service, &claims)
             .await?;
+        self.store.wrote(Grown::Ledger, created);
         let existing = (claims.len() - refused.len()) as u64 - created;
         tracing::info!(
             tenant,

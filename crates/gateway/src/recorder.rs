@@ -180,15 +180,15 @@ async fn record_batch(
 ) -> Result<bool, sqlx::Error> {
     loop {
         let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
-        let Some(record) = imports::share_lock(&mut tx, tenant, import_id).await? else {
+        let Some(status) = imports::share_lock(&mut tx, tenant, import_id).await? else {
             tracing::warn!(%import_id, "event for an unknown import; dropped");
             return Ok(false);
         };
-        if !record.status().accepts_rows() {
+        if !status.accepts_rows() {
             // A late or repeated event: its effects are already recorded.
             return Ok(false);
         }
-        if record.status() == ImportStatus::Queued {
+        if status == ImportStatus::Queued {
             // The first rows to arrive start the parse (normally the
             // Started event does); a state change needs the exclusive lock.
             tx.rollback().await?;
@@ -315,8 +315,8 @@ async fn finish_if_complete(
         let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
         rows::flag(conn, id, &lines, &Problem::duplicate_patient(&as_u32)).await?;
     }
-    let summary = rows::summary(conn, id).await?;
-    rows::file_totals(conn, id).await?;
+    let (summary, file_totals) = rows::summary(conn, id).await?;
+    rows::set_file_totals(conn, id, &file_totals).await?;
     imports::set_summary(conn, id, &summary).await?;
     imports::transition(conn, record, ImportStatus::ReadyForReview, ACTOR, None).await?;
     record.status = ImportStatus::ReadyForReview.as_str().to_string();

@@ -210,22 +210,24 @@ pub async fn lock(
     .await
 }
 
-/// One import, share-locked for the rest of the caller's transaction:
-/// row events of the same import are recorded side by side under it,
-/// while a change of state ([`lock`]) waits for them, and they for it.
+/// The state of one import, share-locked for the rest of the caller's
+/// transaction: row events of the same import are recorded side by side
+/// under it, while a change of state ([`lock`]) waits for them, and they
+/// for it. Only the state is read: a batch must not pay for the progress
+/// figures, which are sums over the batches.
 pub async fn share_lock(
     conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
-) -> Result<Option<ImportRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {columns} FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR SHARE",
-        columns = COLUMNS.as_str()
-    ))
+) -> Result<Option<ImportStatus>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM imports WHERE tenant_id = $1 AND import_id = $2 FOR SHARE",
+    )
     .bind(tenant)
     .bind(id)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(status.map(|s| ImportStatus::parse(&s).unwrap_or(ImportStatus::Failed)))
 }
 
 /// A tenant's imports, newest first.

@@ -4,7 +4,7 @@ use bf_domain::{compact, Column, Problem, RowStatus};
 use bf_runtime::db;
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 /// A row as the recorder stores it.
@@ -222,41 +222,51 @@ pub async fn flag(
     Ok(())
 }
 
-/// Row counts by status, and balance totals over the valid rows.
+/// Row counts by status, and balance totals over the valid rows; and the
+/// file's own totals ([`FileTotals`]), in the same one pass over the rows.
 pub async fn summary(
     conn: &mut PgConnection,
     import: Uuid,
-) -> Result<crate::store::imports::Summary, sqlx::Error> {
-    let (total, valid, flagged, invalid, skipped, patient, insurance): (
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        Option<Decimal>,
-        Option<Decimal>,
-    ) = sqlx::query_as(
-        "SELECT count(*),
-                    count(*) FILTER (WHERE status = 'valid'),
-                    count(*) FILTER (WHERE status = 'flagged'),
-                    count(*) FILTER (WHERE status = 'invalid'),
-                    count(*) FILTER (WHERE status = 'skipped'),
-                    sum(patient_balance) FILTER (WHERE status = 'valid'),
-                    sum(insurance_balance) FILTER (WHERE status = 'valid')
-               FROM import_rows WHERE import_id = $1",
+) -> Result<(crate::store::imports::Summary, FileTotals), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT count(*) AS total,
+                count(*) FILTER (WHERE status = 'valid') AS valid,
+                count(*) FILTER (WHERE status = 'flagged') AS flagged,
+                count(*) FILTER (WHERE status = 'invalid') AS invalid,
+                count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                sum(patient_balance) FILTER (WHERE status = 'valid') AS patient,
+                sum(insurance_balance) FILTER (WHERE status = 'valid') AS insurance,
+                sum(patient_balance) AS file_balance,
+                sum(patient_balance) FILTER (WHERE patient_balance < 0) AS file_credits,
+                count(DISTINCT matched_patient_id) AS file_patients
+           FROM import_rows WHERE import_id = $1",
     )
     .bind(import)
     .fetch_one(conn)
     .await?;
-    Ok(crate::store::imports::Summary {
-        total,
-        valid,
-        flagged,
-        invalid,
-        skipped,
-        patient_balance: patient.unwrap_or_default(),
-        insurance_balance: insurance.unwrap_or_default(),
-    })
+    let summary = crate::store::imports::Summary {
+        total: row.try_get("total")?,
+        valid: row.try_get("valid")?,
+        flagged: row.try_get("flagged")?,
+        invalid: row.try_get("invalid")?,
+        skipped: row.try_get("skipped")?,
+        patient_balance: row
+            .try_get::<Option<Decimal>, _>("patient")?
+            .unwrap_or_default(),
+        insurance_balance: row
+            .try_get::<Option<Decimal>, _>("insurance")?
+            .unwrap_or_default(),
+    };
+    let file = FileTotals {
+        patient_balance: row
+            .try_get::<Option<Decimal>, _>("file_balance")?
+            .unwrap_or_default(),
+        credit_total: row
+            .try_get::<Option<Decimal>, _>("file_credits")?
+            .unwrap_or_default(),
+        patient_count: row.try_get("file_patients")?,
+    };
+    Ok((summary, file))
 }
 
 /// The columns a [`RowRecord`] is read from.
@@ -403,30 +413,30 @@ pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::
 
 /// The file's own totals, to set beside the old system's: every row with
 /// a readable balance counts, whatever its status.
-pub async fn file_totals(
+pub struct FileTotals {
+    pub patient_balance: Decimal,
+    pub credit_total: Decimal,
+    pub patient_count: i64,
+}
+
+/// Stores the file's own totals on the import.
+pub async fn set_file_totals(
     conn: &mut PgConnection,
     import: Uuid,
-) -> Result<serde_json::Value, sqlx::Error> {
-    let (balance, credits, patients): (Option<Decimal>, Option<Decimal>, i64) = sqlx::query_as(
-        "SELECT sum(patient_balance), sum(patient_balance) FILTER (WHERE patient_balance < 0),
-                count(DISTINCT matched_patient_id)
-           FROM import_rows WHERE import_id = $1",
-    )
-    .bind(import)
-    .fetch_one(&mut *conn)
-    .await?;
-    let money = |d: Option<Decimal>| bf_domain::money::normalize(d.unwrap_or_default()).to_string();
+    totals: &FileTotals,
+) -> Result<(), sqlx::Error> {
+    let money = |d: Decimal| bf_domain::money::normalize(d).to_string();
     let totals = serde_json::json!({
-        "patient_balance": money(balance),
-        "credit_total": money(credits),
-        "patient_count": patients,
+        "patient_balance": money(totals.patient_balance),
+        "credit_total": money(totals.credit_total),
+        "patient_count": totals.patient_count,
     });
     sqlx::query("UPDATE imports SET file_totals = $2 WHERE import_id = $1")
         .bind(import)
         .bind(&totals)
         .execute(conn)
         .await?;
-    Ok(totals)
+    Ok(())
 }
 
 /// Marks the flagged rows Save will post: those the user accepted, and

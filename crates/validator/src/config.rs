@@ -23,7 +23,7 @@ impl Config {
             amqp_url: config::string("AMQP_URL", config::LOCAL_AMQP_URL),
             object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
             claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
-            batch_size: config::parse("ROW_BATCH_SIZE", 500)?,
+            batch_size: config::parse("ROW_BATCH_SIZE", 2000)?,
             workers: config::parse("VALIDATOR_WORKERS", 3)?,
             metrics_addr: config::parse(
                 "VALIDATOR_METRICS_ADDR",

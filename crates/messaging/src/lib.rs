@@ -13,5 +13,5 @@ pub mod topology;
 
 pub use broker::{Broker, BrokerError};
 pub use consumer::{consume, consume_fair, Death, Disposition, Fairness, Message};
-pub use publisher::Publisher;
+pub use publisher::{Pending, Publisher};
 pub use supervisor::supervise;

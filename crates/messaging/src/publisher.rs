@@ -34,6 +34,25 @@ impl Publisher {
         payload: &[u8],
         trace: &HashMap<String, String>,
     ) -> Result<(), BrokerError> {
+        self.send(queue, kind, message_id, payload, trace)
+            .await?
+            .confirmed()
+            .await
+    }
+
+    /// Publishes as [`Publisher::publish`] does, without waiting for the
+    /// confirm: a job that publishes a long series overlaps the broker's
+    /// write of one message with its own work on the next, and awaits the
+    /// confirm before it relies on the message (before its next one, and
+    /// before it acknowledges what it consumed).
+    pub async fn send(
+        &self,
+        queue: Queue,
+        kind: &str,
+        message_id: &str,
+        payload: &[u8],
+        trace: &HashMap<String, String>,
+    ) -> Result<Pending, BrokerError> {
         let mut headers = FieldTable::default();
         headers.insert("bf-kind".into(), AMQPValue::LongString(kind.into()));
         for (key, value) in trace {
@@ -55,14 +74,11 @@ impl Publisher {
         let confirm = self
             .channel
             .basic_publish(EXCHANGE, queue.routing_key, options, payload, properties)
-            .await?
             .await?;
-        match confirm {
-            Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(BrokerError::Unroutable(queue.routing_key.into())),
-            Confirmation::Nack(_) => Err(BrokerError::Nacked),
-            Confirmation::NotRequested => Ok(()),
-        }
+        Ok(Pending {
+            confirm,
+            routing_key: queue.routing_key,
+        })
     }
 
     /// Messages waiting in a queue (ready, not yet delivered), for the
@@ -82,5 +98,27 @@ impl Publisher {
     /// Whether the channel can still publish.
     pub fn is_open(&self) -> bool {
         self.channel.status().connected()
+    }
+}
+
+/// A message sent but not yet confirmed by the broker; see
+/// [`Publisher::send`]. Dropping it forgets the confirm, so the message's
+/// fate is unknown: await [`Pending::confirmed`].
+#[must_use = "a message is safe only once confirmed"]
+pub struct Pending {
+    confirm: lapin::publisher_confirm::PublisherConfirm,
+    routing_key: &'static str,
+}
+
+impl Pending {
+    /// Waits for the broker's confirm: the message is then the broker's
+    /// responsibility, or this says why not.
+    pub async fn confirmed(self) -> Result<(), BrokerError> {
+        match self.confirm.await? {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(BrokerError::Unroutable(self.routing_key.into())),
+            Confirmation::Nack(_) => Err(BrokerError::Nacked),
+            Confirmation::NotRequested => Ok(()),
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! One parse job: read the file (or, for a big text file, plan it into
 //! chunk jobs, see [`crate::plan`], or read one such chunk), judge and
 //! match every row, publish the results in batches, then say the parse is
-//! complete. Re-running a job
-//! republishes the same batches with the same sequence numbers, which the
-//! recorder recognises, so a redelivered job never doubles a row.
+//! complete. Re-running a job republishes the same batches with the same
+//! sequence numbers, which the recorder recognises, so a redelivered job
+//! never doubles a row.
 
 use crate::events::{row_result, Events};
 use crate::matcher::match_rows;

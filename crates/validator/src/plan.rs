@@ -211,3 +211,75 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod reading {
+    use super::*;
+    use crate::source::{self, Chunk};
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    const HEADER: &str = "patient_account_number,patient_id,last_name,first_name,date_of_birth,patient_balance,insurance_balance,balance_as_of,reference\r\n";
+
+    /// Every row's line and each batch's progress, as the validator reads them.
+    async fn read(mut rx: tokio::sync::mpsc::Receiver<Chunk>) -> (Vec<u32>, Vec<u64>) {
+        let (mut lines, mut progress) = (Vec::new(), Vec::new());
+        while let Some(chunk) = rx.recv().await {
+            match chunk {
+                Chunk::Rows { rows, bytes_read } => {
+                    lines.extend(rows.iter().map(|r| r.line()));
+                    progress.push(bytes_read);
+                }
+                Chunk::End => return (lines, progress),
+                Chunk::Header { .. } => {}
+                Chunk::Invalid(r) | Chunk::Unreadable(r) => panic!("{r}"),
+            }
+        }
+        panic!("no end")
+    }
+
+    #[tokio::test]
+    async fn chunk_jobs_read_ranges_of_the_stored_file_with_its_line_numbers_and_offsets() {
+        let mut text = HEADER.to_string();
+        for n in 0..95 {
+            if n % 7 == 3 {
+                text.push_str(&format!("{n},,\"Doe\r\nJr\",Al,1980-01-02,1.00,,,\r\n\r\n"));
+            } else {
+                text.push_str(&format!("{n},,Doe,Al,1980-01-02,1.00,,,\r\n"));
+            }
+        }
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        objects
+            .put(
+                &Path::from("f.csv"),
+                PutPayload::from(text.clone().into_bytes()),
+            )
+            .await
+            .unwrap();
+        let options = ParseOptions::default();
+        let Planning::Split(plan) = plan(Arc::clone(&objects), "f.csv", options.clone(), 20).await
+        else {
+            panic!("not split");
+        };
+        let (whole, _) =
+            read(source::open(Arc::clone(&objects), "f.csv", 10, options.clone()).await).await;
+        let mut pieced = Vec::new();
+        for (_, job) in chunk_jobs(&ParseJob::default(), &plan, 10) {
+            let chunk = job.chunk.unwrap();
+            let rx =
+                source::open_chunk(Arc::clone(&objects), "f.csv", &chunk, options.clone()).await;
+            let (lines, progress) = read(rx).await;
+            assert_eq!(lines.len() as u32, chunk.rows);
+            assert_eq!(lines.first(), Some(&chunk.first_line));
+            // Progress is the file's offset, within the chunk's range, and
+            // reaches its end.
+            assert!(progress
+                .iter()
+                .all(|p| (chunk.start..=chunk.end).contains(p)));
+            assert_eq!(progress.last(), Some(&chunk.end));
+            pieced.extend(lines);
+        }
+        assert_eq!(pieced, whole);
+        assert_eq!(plan.pieces.last().map(|p| p.end), Some(text.len() as u64));
+    }
+}

@@ -174,3 +174,37 @@ async fn a_file_split_across_two_validators_records_every_line_as_one_validator_
     assert_eq!(shared.ledger, whole.ledger);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_big_file_that_changes_encoding_near_its_end_fails_before_any_chunk_is_queued(
+) -> Result<()> {
+    let stack = Stack::start_with(options(CHUNK_ROWS)).await?;
+    let api = stack.billing_lead("practice-split");
+    let file = generate(ROWS);
+    api.load_patients(&file.patients).await?;
+    // UTF-8 (with accented names) for far longer than encoding detection
+    // looks, then one Windows-1252 byte on the last line.
+    let mut bytes = file.csv.into_bytes();
+    bytes.extend_from_slice(b"099999,,Pe\xf1a,Jo,1980-01-02,1.00,,,ref\n");
+    let last_line = ROWS + 2;
+    let id = api.upload_bytes("balances.csv", bytes).await?;
+    let failed = api
+        .wait_for(&id, &["failed"], Duration::from_secs(60))
+        .await?;
+    let failed = failed["failure"].as_str().unwrap_or_default();
+    assert!(
+        failed.contains(&format!("Line {last_line} is not valid UTF-8")),
+        "{failed}"
+    );
+    let url = &stack.validator_metrics_url;
+    let queued = counter(url, "bf_parse_pieces_total", "kind=\"plan\"").await?
+        + counter(url, "bf_parse_pieces_total", "kind=\"chunk\"").await?;
+    assert_eq!(queued, 0.0, "no chunk was queued");
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM import_rows WHERE import_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&stack.gateway_db)
+            .await?;
+    assert_eq!(recorded, 0, "nothing half-written");
+    Ok(())
+}

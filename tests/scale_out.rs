@@ -23,10 +23,19 @@ const TENANTS: [(&str, usize); 4] = [
     ("practice-d", 1300),
 ];
 
-/// How many parse messages a file of `rows` rows takes: a parse hands its
-/// job back after 10 batches of 100 rows, then after windows that double
-/// (crates/validator/src/job.rs), and each piece is a handled message.
+/// Rows per chunk when a file is split across validators.
+const CHUNK_ROWS: usize = 500;
+
+/// How many parse messages a file of `rows` rows takes. A file of more
+/// than one chunk is planned (one message) and read as one message per
+/// chunk (crates/validator/src/plan.rs). A smaller one is read whole: it
+/// hands its job back after 10 batches of 100 rows, then after windows
+/// that double (crates/validator/src/job.rs), and each piece is a handled
+/// message.
 fn parse_pieces(rows: usize) -> u32 {
+    if rows > CHUNK_ROWS {
+        return 1 + rows.div_ceil(CHUNK_ROWS) as u32;
+    }
     let batches = rows.div_ceil(100);
     let mut pieces = 1;
     let mut checkpoint = 10;
@@ -43,6 +52,7 @@ fn options() -> Options {
             // One parse at a time per validator, so sharing shows.
             ("BF_VALIDATOR_WORKERS".into(), "1".into()),
             ("BF_ROW_BATCH_SIZE".into(), "100".into()),
+            ("BF_PARSE_CHUNK_ROWS".into(), CHUNK_ROWS.to_string()),
             ("BF_CLAIMS_BATCH_SIZE".into(), "50".into()),
         ],
     }

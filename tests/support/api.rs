@@ -102,13 +102,19 @@ impl Api {
 
     /// Uploads a CSV file; returns the new import's id.
     pub async fn upload(&self, name: &str, csv: &str) -> Result<String> {
+        self.upload_bytes(name, csv.as_bytes().to_vec()).await
+    }
+
+    /// Uploads a file's bytes as they are (any encoding); returns the new
+    /// import's id.
+    pub async fn upload_bytes(&self, name: &str, body: Vec<u8>) -> Result<String> {
         let answer = self
             .send(
                 self.http
                     .post(format!("{}/v1/imports/patient-balances", self.base))
                     .header("content-type", "text/csv")
                     .header("x-file-name", name)
-                    .body(csv.to_string()),
+                    .body(body),
             )
             .await?;
         if answer.status != StatusCode::ACCEPTED {

@@ -53,6 +53,32 @@ impl TextEncoding {
         }
     }
 
+    /// The encoding a [`TextEncoding::label`] names, so a pinned encoding
+    /// can travel in a message as text.
+    pub fn from_label(label: &str) -> Option<TextEncoding> {
+        [
+            TextEncoding::Utf8,
+            TextEncoding::Utf8Bom,
+            TextEncoding::Windows1252,
+            TextEncoding::Utf16Le,
+            TextEncoding::Utf16Be,
+        ]
+        .into_iter()
+        .find(|e| e.label() == label)
+    }
+
+    /// Whether raw byte offsets of line breaks are offsets of the text's
+    /// line breaks: true for UTF-8 and single-byte Windows-1252, where CR,
+    /// LF, quotes and delimiters are single ASCII bytes that never occur
+    /// inside another character; false for UTF-16. Only such a file can be
+    /// cut into byte ranges at line starts.
+    pub fn ascii_compatible(self) -> bool {
+        matches!(
+            self,
+            TextEncoding::Utf8 | TextEncoding::Utf8Bom | TextEncoding::Windows1252
+        )
+    }
+
     /// The length of the byte-order mark this encoding was detected by, so
     /// the mark is skipped and never reaches the first header name.
     pub fn bom_len(self) -> usize {
@@ -273,10 +299,25 @@ fn read_prefix<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<(usize, boo
 /// A file that is not text is refused here with an `InvalidData` error
 /// wrapping an [`EncodingError`] (see [`encoding_error`]); other errors are
 /// the input's own.
-pub fn utf8_reader<R: Read>(mut input: R) -> io::Result<(TextEncoding, Utf8Reader<R>)> {
+pub fn utf8_reader<R: Read>(input: R) -> io::Result<(TextEncoding, Utf8Reader<R>)> {
+    utf8_reader_as(input, None)
+}
+
+/// Like [`utf8_reader`], but with the encoding already decided when
+/// `pinned` is set: a piece of a file (its header and a range of its lines,
+/// see [`crate::split`]) must be decoded as the whole file was, and its own
+/// first bytes could suggest another encoding (an ASCII-only stretch of a
+/// Windows-1252 file reads as UTF-8).
+pub fn utf8_reader_as<R: Read>(
+    mut input: R,
+    pinned: Option<TextEncoding>,
+) -> io::Result<(TextEncoding, Utf8Reader<R>)> {
     let mut in_buf = vec![0u8; PREFIX_LEN].into_boxed_slice();
     let (len, eof) = read_prefix(&mut input, &mut in_buf)?;
-    let encoding = detect(&in_buf[..len], eof)?;
+    let encoding = match pinned {
+        Some(encoding) => encoding,
+        None => detect(&in_buf[..len], eof)?,
+    };
     let reader = Utf8Reader {
         inner: input,
         encoding,

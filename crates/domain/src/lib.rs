@@ -19,6 +19,7 @@ pub mod posting;
 pub mod problem;
 pub mod reader;
 pub mod row;
+pub mod split;
 pub mod template;
 pub mod xlsx;
 

@@ -3,7 +3,7 @@
 //! through the same rules as every other format.
 
 use crate::delimiter;
-use crate::encoding::{self, Utf8Reader};
+use crate::encoding::{self, TextEncoding, Utf8Reader};
 use crate::options::ParseOptions;
 use crate::reader::{CsvSource, FileError, ImportReader};
 use std::io::{Cursor, Read};
@@ -31,7 +31,39 @@ pub fn open_text<R: Read>(
     input: R,
     options: &ParseOptions,
 ) -> Result<(TextReader<R>, Detected), FileError> {
-    let (text_encoding, mut text) = encoding::utf8_reader(input).map_err(FileError::from_io)?;
+    open_text_as(input, options, None)
+}
+
+/// How a whole file was read, fixed for reading its pieces the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pinned {
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+}
+
+impl Detected {
+    /// The encoding and delimiter of a text file, to read its pieces with
+    /// (`None` for a workbook, or labels this crate did not write).
+    pub fn pinned(&self) -> Option<Pinned> {
+        let encoding = TextEncoding::from_label(self.encoding?)?;
+        let delimiter = u8::try_from(self.delimiter?).ok()?;
+        Some(Pinned {
+            encoding,
+            delimiter,
+        })
+    }
+}
+
+/// Like [`open_text`]; with `pinned`, the encoding and delimiter are not
+/// detected but taken as given (a piece of a file is read as the whole
+/// file was).
+pub fn open_text_as<R: Read>(
+    input: R,
+    options: &ParseOptions,
+    pinned: Option<Pinned>,
+) -> Result<(TextReader<R>, Detected), FileError> {
+    let (text_encoding, mut text) =
+        encoding::utf8_reader_as(input, pinned.map(|p| p.encoding)).map_err(FileError::from_io)?;
     let mut prefix = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     while prefix.len() < HEADER_SEARCH && !has_line_end(&prefix) {
@@ -41,7 +73,10 @@ pub fn open_text<R: Read>(
         }
         prefix.extend_from_slice(&chunk[..n]);
     }
-    let delimiter = delimiter::sniff(&prefix);
+    let delimiter = match pinned {
+        Some(p) => p.delimiter,
+        None => delimiter::sniff(&prefix),
+    };
     let source = CsvSource::new(Cursor::new(prefix).chain(text), delimiter);
     let reader = ImportReader::new(source, options)?;
     Ok((

@@ -215,6 +215,19 @@ impl<S: RecordSource> ImportReader<S> {
         }
     }
 
+    /// The line of the next non-blank data row, or `None` at the end of
+    /// the file: the rows [`ImportReader::next_row`] would return, counted
+    /// without mapping their cells (planning a split reads every row).
+    pub fn next_row_line(&mut self) -> Result<Option<u64>, FileError> {
+        loop {
+            match self.source.next_record()? {
+                None => return Ok(None),
+                Some(r) if is_blank(&r.cells) => continue,
+                Some(r) => return Ok(Some(r.line)),
+            }
+        }
+    }
+
     fn map(&self, line: u64, values: Vec<String>) -> RawRow {
         let field_count = values.len();
         let mut cells: [Option<String>; Column::ALL.len()] = Default::default();

@@ -218,6 +218,7 @@ async fn reparse(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<(), 
         // From the start: batches already recorded are recognised and
         // skipped by the recorder.
         resume_from_batch: 0,
+        chunk: None,
     };
     let message_id = format!("{id}:parse:{}", Uuid::now_v7());
     outbox::add(conn, PARSE, "ParseJob", &message_id, &job.encode_to_vec()).await

@@ -10,6 +10,11 @@ pub struct Config {
     pub claims_url: String,
     /// Rows per RowBatch event and per MatchPatients call.
     pub batch_size: usize,
+    /// Rows per chunk when a big file is split across validators: small
+    /// enough that several processes share a file, big enough that a
+    /// chunk's own costs (reading the header again, a message, a ranged
+    /// read) stay negligible.
+    pub chunk_rows: usize,
     /// Parse jobs handled at once by this process.
     pub workers: usize,
     /// Where `/metrics` is served.
@@ -24,6 +29,7 @@ impl Config {
             object_store: config::string("OBJECT_STORE", &bf_runtime::objects::default_location()),
             claims_url: config::string("CLAIMS_URL", "http://127.0.0.1:50051"),
             batch_size: config::parse("ROW_BATCH_SIZE", 2000)?,
+            chunk_rows: config::parse("PARSE_CHUNK_ROWS", 50_000)?,
             workers: config::parse("VALIDATOR_WORKERS", 3)?,
             metrics_addr: config::parse(
                 "VALIDATOR_METRICS_ADDR",

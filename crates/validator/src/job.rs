@@ -1,17 +1,22 @@
-//! One parse job: read the file, judge and match every row, publish the
-//! results in batches, then say the parse is complete. Re-running a job
-//! republishes the same batches with the same sequence numbers, which the
-//! recorder recognises, so a redelivered job never doubles a row.
+//! One parse job: read the file (or, for a big text file, plan it into
+//! chunk jobs, see [`crate::plan`], or read one such chunk), judge and
+//! match every row, publish the results in batches, then say the parse is
+//! complete. Re-running a job republishes the same batches with the same
+//! sequence numbers, which the recorder recognises, so a redelivered job
+//! never doubles a row.
 
 use crate::events::{row_result, Events};
 use crate::matcher::match_rows;
+use crate::plan::Planning;
 use crate::source::{self, Chunk};
+use bf_domain::open::Detected;
+use bf_domain::Column;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::PARSE;
 use bf_messaging::{BrokerError, Disposition, Publisher};
 use bf_proto::imports::{
-    import_event::Event, HeaderColumn, ParseCompleted, ParseFailed, ParseJob, ParseStarted,
-    RowBatch,
+    import_event::Event, HeaderColumn, ParseChunk, ParseCompleted, ParseFailed, ParseJob,
+    ParseStarted, RowBatch,
 };
 use bf_proto::ClaimsClient;
 use object_store::ObjectStore;
@@ -26,7 +31,9 @@ use tracing::Instrument;
 /// crashes, broker blips) was dead-lettered and its import stayed
 /// `parsing` for ever. With them, a delivery that gets this far resets the
 /// count, and only a job that dies again and again before making this much
-/// progress is dead-lettered.
+/// progress is dead-lettered. Only a file read whole checkpoints (one of
+/// at most one chunk's rows, a workbook, UTF-16 text): a chunk of a split
+/// file is bounded, and a redelivered chunk simply reads it again.
 const CHECKPOINT_FIRST: u32 = 10;
 
 /// Whether the delivery that resumed at `resume` and has sent up to `seq`
@@ -44,6 +51,9 @@ pub struct Parser {
     pub objects: Arc<dyn ObjectStore>,
     pub claims: ClaimsClient,
     pub batch_size: usize,
+    /// Rows per chunk of a split file (a multiple of `batch_size`); a
+    /// file with no more rows is read whole in one delivery.
+    pub chunk_rows: usize,
 }
 
 /// Why a job must be tried again. A bad file is not an error: it is a
@@ -94,6 +104,14 @@ impl Parser {
                 tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "parse complete");
                 Disposition::Done
             }
+            Ok(Parsed::Split(chunks)) => {
+                tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, chunks, "parse planned; chunk jobs queued");
+                Disposition::Done
+            }
+            Ok(Parsed::Chunk(rows)) => {
+                tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, rows, "chunk parsed");
+                Disposition::Done
+            }
             Ok(Parsed::Checkpointed(batch)) => {
                 tracing::info!(tenant = %job.tenant_id, import_id = %job.import_id, resume_from_batch = batch, "parse checkpointed; a fresh job resumes");
                 Disposition::Done
@@ -110,19 +128,78 @@ impl Parser {
     }
 
     async fn parse(&self, job: &ParseJob, events: &Events<'_>) -> Result<Parsed, JobError> {
-        let options = if job.options_json.is_empty() {
+        let options: bf_domain::options::ParseOptions = if job.options_json.is_empty() {
             bf_domain::options::ParseOptions::default()
         } else {
             serde_json::from_str(&job.options_json).map_err(|_| JobError::BadOptions)?
         };
-        let mut chunks = source::open(
+        if let Some(chunk) = &job.chunk {
+            let started = std::time::Instant::now();
+            let chunks =
+                source::open_chunk(Arc::clone(&self.objects), &job.object_key, chunk, options)
+                    .await;
+            let read = self
+                .send_rows(job, events, chunks, Reading::Chunk(chunk))
+                .await?;
+            crate::metrics::count_piece("chunk", started.elapsed());
+            return Ok(read);
+        }
+        if job.resume_from_batch == 0 {
+            let started = std::time::Instant::now();
+            let planning = crate::plan::plan(
+                Arc::clone(&self.objects),
+                &job.object_key,
+                options.clone(),
+                self.chunk_rows as u64,
+            )
+            .await;
+            match planning {
+                Planning::Split(plan) if plan.pieces.len() > 1 => {
+                    let batch_rows = u32::try_from(self.batch_size).unwrap_or(u32::MAX);
+                    crate::plan::publish(events, job, &plan, batch_rows).await?;
+                    crate::metrics::count_piece("plan", started.elapsed());
+                    return Ok(Parsed::Split(plan.pieces.len()));
+                }
+                Planning::Refused(reason) => {
+                    tracing::info!(import_id = %job.import_id, "file refused");
+                    events
+                        .send(Event::Failed(ParseFailed { reason }), "failed")
+                        .await?;
+                    return Ok(Parsed::Complete(0));
+                }
+                Planning::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
+                // One piece, a workbook or UTF-16 text: read whole, here.
+                Planning::Split(_) | Planning::Whole => {}
+            }
+        }
+        let started = std::time::Instant::now();
+        let chunks = source::open(
             Arc::clone(&self.objects),
             &job.object_key,
             self.batch_size,
             options,
         )
         .await;
-        let mut seq: u32 = 0;
+        let read = self.send_rows(job, events, chunks, Reading::Whole).await?;
+        crate::metrics::count_piece("whole", started.elapsed());
+        Ok(read)
+    }
+
+    /// Matches and publishes the rows a reader sends. A whole file also
+    /// announces its start and completion, and checkpoints; a chunk's
+    /// batches are numbered from its first batch, and it must give exactly
+    /// the rows its plan counted.
+    async fn send_rows(
+        &self,
+        job: &ParseJob,
+        events: &Events<'_>,
+        mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
+        reading: Reading<'_>,
+    ) -> Result<Parsed, JobError> {
+        let (mut seq, resume) = match reading {
+            Reading::Whole => (0, job.resume_from_batch),
+            Reading::Chunk(c) => (c.first_batch, 0),
+        };
         let mut rows: u32 = 0;
         // The header's columns in file order, which tell whether a row's
         // fields follow from its cells (events::row_result).
@@ -132,25 +209,16 @@ impl Parser {
             match chunk {
                 Chunk::Header { mapping, detected } => {
                     columns = mapping.iter().map(|(_, column)| *column).collect();
-                    let started = ParseStarted {
-                        header_mapping: mapping
-                            .into_iter()
-                            .map(|(header, column)| HeaderColumn {
-                                header,
-                                column: column.map(|c| c.name().to_string()).unwrap_or_default(),
-                            })
-                            .collect(),
-                        encoding: detected.encoding.unwrap_or_default().to_string(),
-                        delimiter: detected.delimiter.map(String::from).unwrap_or_default(),
-                        format: detected.format.to_string(),
-                    };
-                    events.send(Event::Started(started), "started").await?;
+                    if let Reading::Whole = reading {
+                        let started = started(mapping, &detected);
+                        events.send(Event::Started(started), "started").await?;
+                    }
                 }
                 Chunk::Rows {
                     rows: mut batch,
                     bytes_read,
                 } => {
-                    if seq < job.resume_from_batch {
+                    if seq < resume {
                         // Sent by the delivery that checkpointed: the file
                         // streams, so it is read again, but not re-sent.
                         rows += batch.len() as u32;
@@ -184,17 +252,25 @@ impl Parser {
                     rows += batch.len() as u32;
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
-                    if checkpoint_due(job.resume_from_batch, seq) {
+                    if matches!(reading, Reading::Whole) && checkpoint_due(resume, seq) {
                         resume_later(events, job, seq).await?;
                         return Ok(Parsed::Checkpointed(seq));
                     }
                 }
-                Chunk::Invalid(reason) => {
+                Chunk::Invalid(reason) if matches!(reading, Reading::Whole) => {
                     tracing::info!(import_id = %job.import_id, "file refused");
                     events
                         .send(Event::Failed(ParseFailed { reason }), "failed")
                         .await?;
                     return Ok(Parsed::Complete(rows));
+                }
+                Chunk::Invalid(_) => {
+                    // The plan read this whole file without fault: the file
+                    // changed since, or a chunk was misread. Never record a
+                    // part of it as if it were right.
+                    return Err(JobError::Unreadable(
+                        "a chunk could not be read as planned".into(),
+                    ));
                 }
                 Chunk::Unreadable(reason) => return Err(JobError::Unreadable(reason)),
                 Chunk::End => {
@@ -210,11 +286,45 @@ impl Parser {
         }
         tracing::Span::current().record("rows", rows);
         tracing::Span::current().record("batches", seq);
-        let completed = ParseCompleted { batches: seq, rows };
-        events
-            .send(Event::Completed(completed), "completed")
-            .await?;
-        Ok(Parsed::Complete(rows))
+        match reading {
+            Reading::Chunk(c) if rows != c.rows => Err(JobError::Unreadable(format!(
+                "a chunk gave {rows} rows where the plan counted {}",
+                c.rows
+            ))),
+            Reading::Chunk(_) => Ok(Parsed::Chunk(rows)),
+            Reading::Whole => {
+                let completed = ParseCompleted { batches: seq, rows };
+                events
+                    .send(Event::Completed(completed), "completed")
+                    .await?;
+                Ok(Parsed::Complete(rows))
+            }
+        }
+    }
+}
+
+/// What a delivery reads.
+#[derive(Clone, Copy)]
+enum Reading<'a> {
+    /// The whole file (a small one, a workbook, UTF-16 text).
+    Whole,
+    /// One chunk of a planned file.
+    Chunk(&'a ParseChunk),
+}
+
+/// The `Started` event: how the file was read.
+pub fn started(mapping: Vec<(String, Option<Column>)>, detected: &Detected) -> ParseStarted {
+    ParseStarted {
+        header_mapping: mapping
+            .into_iter()
+            .map(|(header, column)| HeaderColumn {
+                header,
+                column: column.map(|c| c.name().to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        encoding: detected.encoding.unwrap_or_default().to_string(),
+        delimiter: detected.delimiter.map(String::from).unwrap_or_default(),
+        format: detected.format.to_string(),
     }
 }
 
@@ -224,6 +334,10 @@ enum Parsed {
     Complete(u32),
     /// A fresh job was queued to resume at this batch.
     Checkpointed(u32),
+    /// The file was planned and this many chunk jobs queued.
+    Split(usize),
+    /// A chunk's rows were all sent: how many.
+    Chunk(u32),
 }
 
 /// Queues the same job, resuming at batch `seq`, with confirms.

@@ -6,6 +6,7 @@ mod events;
 mod job;
 mod matcher;
 mod metrics;
+mod plan;
 mod source;
 mod workbook;
 
@@ -19,10 +20,14 @@ use std::time::Duration;
 async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init("validator");
     let config = config::Config::load()?;
+    let batch_size = config.batch_size.max(1);
     let parser = job::Parser {
         objects: objects::open(&config.object_store)?,
         claims: bf_proto::ClaimsClient::connect_lazy(&config.claims_url, Duration::from_secs(60))?,
-        batch_size: config.batch_size.max(1),
+        batch_size,
+        // A whole number of batches, so every chunk's batches are full but
+        // its last, and sequence numbers follow from the chunk's place.
+        chunk_rows: config.chunk_rows.max(1).div_ceil(batch_size) * batch_size,
     };
     let shutdown = shutdown::on_signal();
     let metrics = tokio::spawn(bf_runtime::metrics::serve(

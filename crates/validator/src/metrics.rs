@@ -43,3 +43,24 @@ pub fn publish_time(took: Duration) {
         .with_label_values(&["publish"])
         .observe(took.as_secs_f64());
 }
+
+fn pieces() -> &'static IntCounterVec {
+    static C: OnceLock<IntCounterVec> = OnceLock::new();
+    C.get_or_init(|| {
+        bf_runtime::metrics::counter(
+            "bf_parse_pieces_total",
+            "Parse deliveries completed, by kind: plan (a big file split into chunk jobs), chunk, whole (a file read in one delivery)",
+            &["kind"],
+        )
+    })
+}
+
+/// Counts a completed parse delivery and times it (`bf_batch_seconds`
+/// with the kind as its stage), so a benchmark can tell how the work of a
+/// split file was shared between validators and what planning cost.
+pub fn count_piece(kind: &str, took: Duration) {
+    pieces().with_label_values(&[kind]).inc();
+    batches()
+        .with_label_values(&[kind])
+        .observe(took.as_secs_f64());
+}

@@ -2,15 +2,18 @@
 //! batches. Parsing is synchronous, so it runs on a blocking thread; a
 //! bounded channel keeps memory flat whatever the file's size.
 
-use bf_domain::open::{open_text, Detected};
+use bf_domain::encoding::TextEncoding;
+use bf_domain::open::{open_text, open_text_as, Detected, Pinned};
 use bf_domain::options::ParseOptions;
 use bf_domain::problem::sentence;
 use bf_domain::reader::{FileError, ImportReader, RecordSource};
 use bf_domain::{Column, Row};
+use bf_proto::imports::ParseChunk;
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::ObjectStore;
+use object_store::{GetOptions, GetRange, ObjectStore};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -84,7 +87,9 @@ pub async fn open(
     let whole = stream::iter([Ok(first)]).chain(body);
     let input = SyncIoBridge::new(StreamReader::new(whole));
     tokio::task::spawn_blocking(move || match open_text(input, &options) {
-        Ok((reader, detected)) => read_rows(reader, detected, batch_size, &options, &tx),
+        Ok((reader, detected)) => {
+            read_rows(reader, detected, batch_size, &options, &Frame::WHOLE, &tx)
+        }
         Err(e) => {
             let _ = tx.blocking_send(failure(e));
         }
@@ -92,13 +97,142 @@ pub async fn open(
     rx
 }
 
-/// Sends the header, then judged rows in batches, then stops (the end of
-/// the channel is the end of the file).
+/// Starts reading one chunk of a planned file: the file's header bytes,
+/// then the chunk's byte range, read with the whole file's encoding and
+/// delimiter; judged rows arrive on the returned channel, numbered with the
+/// file's lines.
+pub async fn open_chunk(
+    objects: Arc<dyn ObjectStore>,
+    key: &str,
+    chunk: &ParseChunk,
+    options: ParseOptions,
+) -> mpsc::Receiver<Chunk> {
+    let (tx, rx) = mpsc::channel(2);
+    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+    let pinned = TextEncoding::from_label(&chunk.encoding).and_then(|encoding| {
+        let delimiter = u8::try_from(chunk.delimiter).ok()?;
+        Some(Pinned {
+            encoding,
+            delimiter,
+        })
+    });
+    let Some(pinned) = pinned else {
+        let _ = tx
+            .send(Chunk::Unreadable(
+                "the chunk job names no known encoding".into(),
+            ))
+            .await;
+        return rx;
+    };
+    let head = match objects.get_range(&path, 0..chunk.header_end).await {
+        Ok(head) => head,
+        Err(e) => {
+            let _ = tx.send(unavailable(&e)).await;
+            return rx;
+        }
+    };
+    let range = GetOptions {
+        range: Some(GetRange::Bounded(chunk.start..chunk.end)),
+        ..GetOptions::default()
+    };
+    let body = match objects.get_opts(&path, range).await {
+        Ok(found) => found.into_stream().map_err(std::io::Error::other),
+        Err(e) => {
+            let _ = tx.send(unavailable(&e)).await;
+            return rx;
+        }
+    };
+    let counted = Arc::new(AtomicU64::new(0));
+    let input = Counted {
+        inner: SyncIoBridge::new(StreamReader::new(stream::iter([Ok(head)]).chain(body))),
+        counted: Arc::clone(&counted),
+    };
+    let frame = Frame {
+        line_shift: chunk.line_shift,
+        range: Some(RawRange {
+            header_end: chunk.header_end,
+            start: chunk.start,
+            end: chunk.end,
+            counted,
+        }),
+    };
+    let batch_size = (chunk.batch_rows as usize).max(1);
+    tokio::task::spawn_blocking(move || match open_text_as(input, &options, Some(pinned)) {
+        Ok((reader, detected)) => read_rows(reader, detected, batch_size, &options, &frame, &tx),
+        Err(e) => {
+            let _ = tx.blocking_send(failure(e));
+        }
+    });
+    rx
+}
+
+/// A failed read of the object store, as a reason to try again.
+fn unavailable(e: &object_store::Error) -> Chunk {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            Chunk::Unreadable("the uploaded file is not in storage".into())
+        }
+        _ => Chunk::Unreadable("object store unavailable".into()),
+    }
+}
+
+/// Counts the raw bytes read, for a chunk's progress.
+struct Counted<R> {
+    inner: R,
+    counted: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counted.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where the rows a reader yields sit in the file.
+pub struct Frame {
+    /// Added to each row's line number.
+    pub line_shift: u32,
+    /// Where progress is counted, when not by the reader itself.
+    pub range: Option<RawRange>,
+}
+
+/// A chunk's byte range, and the raw bytes read so far of its header and
+/// range, so progress is the file's absolute offset.
+pub struct RawRange {
+    pub header_end: u64,
+    pub start: u64,
+    pub end: u64,
+    pub counted: Arc<AtomicU64>,
+}
+
+impl Frame {
+    /// The whole file: lines and bytes as counted.
+    pub const WHOLE: Frame = Frame {
+        line_shift: 0,
+        range: None,
+    };
+
+    /// The file's byte offset reached, given the reader's own count.
+    fn progress(&self, read: u64) -> u64 {
+        match &self.range {
+            None => read,
+            Some(r) => {
+                let raw = r.counted.load(Ordering::Relaxed);
+                (r.start + raw.saturating_sub(r.header_end)).min(r.end)
+            }
+        }
+    }
+}
+
+/// Sends the header, then judged rows in batches, then [`Chunk::End`].
 pub fn read_rows<S: RecordSource>(
     mut reader: ImportReader<S>,
     detected: Detected,
     batch_size: usize,
     options: &ParseOptions,
+    frame: &Frame,
     tx: &mpsc::Sender<Chunk>,
 ) {
     let mapping = reader.header().used();
@@ -111,13 +245,14 @@ pub fn read_rows<S: RecordSource>(
     let mut rows = Vec::with_capacity(batch_size);
     loop {
         match reader.next_row() {
-            Ok(Some(raw)) => {
+            Ok(Some(mut raw)) => {
+                raw.line = raw.line.saturating_add(frame.line_shift);
                 rows.push(Row::validate(raw, options));
                 if rows.len() >= batch_size {
                     let full = std::mem::replace(&mut rows, Vec::with_capacity(batch_size));
                     let chunk = Chunk::Rows {
                         rows: full,
-                        bytes_read: reader.bytes_read(),
+                        bytes_read: frame.progress(reader.bytes_read()),
                     };
                     if tx.blocking_send(chunk).is_err() {
                         return;
@@ -134,7 +269,7 @@ pub fn read_rows<S: RecordSource>(
     if !rows.is_empty() {
         let chunk = Chunk::Rows {
             rows,
-            bytes_read: reader.bytes_read(),
+            bytes_read: frame.progress(reader.bytes_read()),
         };
         if tx.blocking_send(chunk).is_err() {
             return;

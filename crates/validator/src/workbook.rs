@@ -2,7 +2,7 @@
 //! so the upload is spooled to a temporary file first; its rows then go
 //! through exactly the same rules as a CSV file's.
 
-use crate::source::{failure, read_rows, Chunk};
+use crate::source::{failure, read_rows, Chunk, Frame};
 use bf_domain::open::Detected;
 use bf_domain::options::ParseOptions;
 use bf_domain::problem::sentence;
@@ -62,7 +62,7 @@ pub async fn read<S>(
             delimiter: None,
         };
         match ImportReader::new(source, &options) {
-            Ok(reader) => read_rows(reader, detected, batch_size, &options, &tx),
+            Ok(reader) => read_rows(reader, detected, batch_size, &options, &Frame::WHOLE, &tx),
             Err(e) => {
                 let _ = tx.blocking_send(failure(e));
             }

@@ -102,6 +102,7 @@ pub async fn upload(
             size_bytes: stored.size_bytes,
             options_json: options_json.to_string(),
             resume_from_batch: 0,
+            chunk: None,
         };
         let file_name = clean_file_name(file_name.as_deref());
         let new = imports::NewImport {

@@ -3,7 +3,7 @@
 use bf_domain::compact;
 use bf_domain::{Column, Row, RowStatus};
 use bf_messaging::topology::EVENTS;
-use bf_messaging::{BrokerError, Publisher};
+use bf_messaging::{BrokerError, Pending, Publisher};
 use bf_proto::imports::{import_event::Event, ImportEvent, Problem, RowResult};
 use prost::Message;
 
@@ -17,6 +17,12 @@ pub struct Events<'a> {
 impl Events<'_> {
     /// Publishes one event and waits for the broker's confirm.
     pub async fn send(&self, event: Event, message_id: &str) -> Result<(), BrokerError> {
+        self.begin(event, message_id).await?.confirmed().await
+    }
+
+    /// Publishes one event without waiting for the confirm, so the next
+    /// batch is matched while the broker writes this one.
+    pub async fn begin(&self, event: Event, message_id: &str) -> Result<Pending, BrokerError> {
         let message = ImportEvent {
             tenant_id: self.tenant_id.to_string(),
             import_id: self.import_id.to_string(),
@@ -26,7 +32,7 @@ impl Events<'_> {
         // The recorder's span continues this one.
         let trace = bf_runtime::trace_context::current();
         self.publisher
-            .publish(EVENTS, "ImportEvent", &id, &message.encode_to_vec(), &trace)
+            .send(EVENTS, "ImportEvent", &id, &message.encode_to_vec(), &trace)
             .await
     }
 }

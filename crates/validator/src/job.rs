@@ -13,7 +13,7 @@ use bf_domain::open::Detected;
 use bf_domain::Column;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::PARSE;
-use bf_messaging::{BrokerError, Disposition, Publisher};
+use bf_messaging::{BrokerError, Disposition, Pending, Publisher};
 use bf_proto::imports::{
     import_event::Event, HeaderColumn, ParseChunk, ParseCompleted, ParseFailed, ParseJob,
     ParseStarted, RowBatch,
@@ -204,6 +204,9 @@ impl Parser {
         // The header's columns in file order, which tell whether a row's
         // fields follow from its cells (events::row_result).
         let mut columns: Vec<Option<bf_domain::Column>> = Vec::new();
+        // The last batch sent, whose confirm is awaited before the next is
+        // sent and before anything that relies on every batch being in.
+        let mut unconfirmed: Option<Pending> = None;
         let mut ended = false;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
@@ -242,7 +245,8 @@ impl Parser {
                             rows: batch.iter().map(|row| row_result(row, &columns)).collect(),
                         });
                         let publishing = std::time::Instant::now();
-                        events.send(event, &format!("batch:{seq}")).await?;
+                        confirm(unconfirmed.take()).await?;
+                        unconfirmed = Some(events.begin(event, &format!("batch:{seq}")).await?);
                         crate::metrics::publish_time(publishing.elapsed());
                         Ok::<(), JobError>(())
                     }
@@ -253,6 +257,7 @@ impl Parser {
                     tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
                     seq += 1;
                     if matches!(reading, Reading::Whole) && checkpoint_due(resume, seq) {
+                        confirm(unconfirmed.take()).await?;
                         resume_later(events, job, seq).await?;
                         return Ok(Parsed::Checkpointed(seq));
                     }
@@ -284,6 +289,7 @@ impl Parser {
             // never report a partial file as complete.
             return Err(JobError::Unreadable("the reader stopped part-way".into()));
         }
+        confirm(unconfirmed.take()).await?;
         tracing::Span::current().record("rows", rows);
         tracing::Span::current().record("batches", seq);
         match reading {
@@ -300,6 +306,14 @@ impl Parser {
                 Ok(Parsed::Complete(rows))
             }
         }
+    }
+}
+
+/// Waits for the confirm of a batch sent with [`Events::begin`], if any.
+async fn confirm(pending: Option<Pending>) -> Result<(), BrokerError> {
+    match pending {
+        Some(p) => p.confirmed().await,
+        None => Ok(()),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use bf_e2e::files::generate;
 use bf_e2e::{Options, Stack};
+use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
+use bf_proto::ClaimsClient;
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueBindOptions,
@@ -217,6 +219,68 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
         .await?;
     assert_eq!(done["claims_created"], serde_json::json!(valid));
     assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
+    Ok(())
+}
+
+/// Two imports' batches of the same patients reach the claims service at
+/// the same moment, round after round: one of each pair waits for the
+/// other to commit, sees its claims and is refused, so no patient ever
+/// gets two BF claims and every line is either posted or refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_batches_of_two_imports_never_post_a_patient_twice() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(200);
+    api.load_patients(&file.patients).await?;
+    let patients: Vec<String> = file
+        .patients
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["patient_id"].as_str().map(str::to_string))
+        .collect();
+    let claims = ClaimsClient::connect_lazy(&stack.claims_url, Duration::from_secs(30))?;
+    let imports = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    let batch = |import: uuid::Uuid, first_line: usize, round: &[String]| {
+        CreateBalanceForwardClaimsRequest {
+            tenant_id: TENANT.into(),
+            import_id: import.to_string(),
+            date_of_service: "2026-11-01".into(),
+            claims: round
+                .iter()
+                .enumerate()
+                .map(|(i, patient)| BalanceForward {
+                    line: (first_line + i) as u32,
+                    patient_id: patient.clone(),
+                    patient_balance: "10.00".into(),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    };
+    for (n, round) in patients.chunks(10).enumerate() {
+        let first_line = 1 + n * 10;
+        let (a, b) = tokio::join!(
+            claims.create_balance_forward_claims(batch(imports[0], first_line, round)),
+            claims.create_balance_forward_claims(batch(imports[1], first_line, round)),
+        );
+        let (a, b) = (a?, b?);
+        assert_eq!(
+            (
+                a.created + b.created,
+                a.refused_lines.len() + b.refused_lines.len()
+            ),
+            (round.len() as u32, round.len()),
+            "round {n}: each patient posted by one import, refused in the other"
+        );
+    }
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT patient_id FROM claims WHERE status = 'active'
+                                GROUP BY patient_id HAVING count(*) > 1) d",
+    )
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!(doubled, 0);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use super::Store;
 use crate::error::ClaimsError;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// One BF claim to create, keyed by its import line.
@@ -91,7 +92,7 @@ impl Store {
     /// already has its claim is left alone, so a retried or redelivered
     /// batch creates nothing new. A line whose patient has an active BF
     /// claim from another import is refused unless the user chose to post
-    /// anyway; the patients' rows are locked first, so two imports of the
+    /// anyway; the tenant's Save lock is taken first, so two imports of the
     /// same patient saved at once take turns and the second is refused.
     /// Returns how many were created, and the refused lines.
     pub async fn create_balance_forwards(
@@ -105,15 +106,8 @@ impl Store {
         let mut patients: Vec<&str> = claims.iter().map(|c| c.patient_id.as_str()).collect();
         patients.sort_unstable();
         patients.dedup();
-        sqlx::query(
-            "SELECT 1 FROM patients WHERE tenant_id = $1 AND patient_id = ANY($2)
-              ORDER BY patient_id FOR UPDATE",
-        )
-        .bind(tenant)
-        .bind(&patients)
-        .fetch_all(&mut *tx)
-        .await?;
-        let taken: Vec<String> = sqlx::query_scalar(
+        lock_saves(&mut tx, tenant).await?;
+        let taken: HashSet<String> = sqlx::query_scalar(
             "SELECT DISTINCT patient_id FROM claims
               WHERE tenant_id = $1 AND patient_id = ANY($2) AND kind = 'balance_forward'
                 AND status = 'active' AND import_id IS DISTINCT FROM $3",
@@ -122,7 +116,9 @@ impl Store {
         .bind(&patients)
         .bind(import_id)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
         let (refused, allowed): (Vec<&NewBalanceForward>, Vec<&NewBalanceForward>) = claims
             .iter()
             .partition(|c| !c.allow_existing && taken.contains(&c.patient_id));
@@ -131,6 +127,26 @@ impl Store {
         tx.commit().await?;
         Ok((created, refused.iter().map(|c| c.line).collect()))
     }
+}
+
+/// Takes the tenant's Save lock until the transaction ends: the batches of
+/// one practice's claims are created one at a time, so the check for an
+/// earlier BF claim of the same patient (read after the lock, on a fresh
+/// snapshot) sees every batch committed before it.
+///
+/// An advisory lock rather than `SELECT … FOR UPDATE` on the batch's
+/// patients: that statement looked up and locked a thousand patient rows
+/// per batch (several ms at 10⁶ patients) only to serialize Saves, which
+/// one lock per tenant does at no cost per patient. It cannot deadlock
+/// (one lock, taken first), and practices never wait for each other (a
+/// hash collision of two tenants only makes them take turns). The
+/// foreign key still checks, and key-share locks, each claim's patient.
+async fn lock_saves(tx: &mut sqlx::PgConnection, tenant: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('bf-claims-save:' || $1, 0))")
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// The insert of [`Store::create_balance_forwards`]: claims and their lines

@@ -2,7 +2,7 @@
 //! a crash in the middle of Save never make a second claim.
 
 use bf_e2e::files::generate;
-use bf_e2e::{Options, Stack};
+use bf_e2e::{Instances, Options, Stack};
 use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
 use bf_proto::ClaimsClient;
 use futures::StreamExt;
@@ -281,6 +281,74 @@ async fn simultaneous_batches_of_two_imports_never_post_a_patient_twice() -> any
     .fetch_one(&stack.claims_db)
     .await?;
     assert_eq!(doubled, 0);
+    Ok(())
+}
+
+/// Two Saves of the same patients, each in many small batches (on two
+/// gateways, as one gateway gives a practice one Save worker, so they may
+/// run side by side): every patient is posted by exactly one import, and
+/// in the other every refused line is counted and marked, batch after
+/// batch, though the submitter records a batch while posting the next.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_saves_of_the_same_patients_in_small_batches_post_each_patient_once(
+) -> anyhow::Result<()> {
+    let options = Options {
+        env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "7".into())],
+    };
+    let instances = Instances {
+        validators: 1,
+        gateways: 2,
+    };
+    let stack = Stack::start_instances(options, instances).await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(150);
+    api.load_patients(&file.patients).await?;
+    let first = api.upload("a.csv", &file.csv).await?;
+    let second = api.upload("a-again.csv", &file.csv).await?;
+    for id in [&first, &second] {
+        api.wait_for(id, &["ready_for_review"], Duration::from_secs(60))
+            .await?;
+    }
+    let (approve_first, approve_second) = (
+        format!("/v1/imports/{first}/approve"),
+        format!("/v1/imports/{second}/approve"),
+    );
+    let (a, b) = tokio::join!(api.post(&approve_first), api.post(&approve_second));
+    assert_eq!(
+        (a?.status, b?.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    let a = api
+        .wait_for(&first, &["completed"], Duration::from_secs(120))
+        .await?;
+    let b = api
+        .wait_for(&second, &["completed"], Duration::from_secs(120))
+        .await?;
+    let valid = file.expected.valid;
+    let count = |v: &serde_json::Value, key: &str| v[key].as_i64().unwrap_or(0);
+    assert_eq!(
+        (
+            count(&a, "claims_created") + count(&b, "claims_created"),
+            count(&a, "claims_refused") + count(&b, "claims_refused"),
+        ),
+        (valid, valid),
+        "each patient posted once, the repeat refused"
+    );
+    let (active, patients): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT patient_id) FROM claims WHERE status = 'active'",
+    )
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!((active, patients), (valid, valid));
+    let marked = [
+        api.rows(&first, "valid").await?,
+        api.rows(&second, "valid").await?,
+    ]
+    .concat()
+    .into_iter()
+    .filter(|r| r["not_posted"].is_string())
+    .count();
+    assert_eq!(marked as i64, valid, "every refused line says why");
     Ok(())
 }
 

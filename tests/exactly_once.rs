@@ -222,6 +222,30 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
     Ok(())
 }
 
+/// A batch of BF claims of 10.00, one per patient, on lines from `first_line`,
+/// as the gateway's submitter sends it.
+fn bf_batch(
+    import: uuid::Uuid,
+    first_line: usize,
+    patients: &[String],
+) -> CreateBalanceForwardClaimsRequest {
+    CreateBalanceForwardClaimsRequest {
+        tenant_id: TENANT.into(),
+        import_id: import.to_string(),
+        date_of_service: "2026-11-01".into(),
+        claims: patients
+            .iter()
+            .enumerate()
+            .map(|(i, patient)| BalanceForward {
+                line: (first_line + i) as u32,
+                patient_id: patient.clone(),
+                patient_balance: "10.00".into(),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
 /// Two imports' batches of the same patients reach the claims service at
 /// the same moment, round after round: one of each pair waits for the
 /// other to commit, sees its claims and is refused, so no patient ever
@@ -241,28 +265,11 @@ async fn simultaneous_batches_of_two_imports_never_post_a_patient_twice() -> any
         .collect();
     let claims = ClaimsClient::connect_lazy(&stack.claims_url, Duration::from_secs(30))?;
     let imports = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
-    let batch = |import: uuid::Uuid, first_line: usize, round: &[String]| {
-        CreateBalanceForwardClaimsRequest {
-            tenant_id: TENANT.into(),
-            import_id: import.to_string(),
-            date_of_service: "2026-11-01".into(),
-            claims: round
-                .iter()
-                .enumerate()
-                .map(|(i, patient)| BalanceForward {
-                    line: (first_line + i) as u32,
-                    patient_id: patient.clone(),
-                    patient_balance: "10.00".into(),
-                    ..Default::default()
-                })
-                .collect(),
-        }
-    };
     for (n, round) in patients.chunks(10).enumerate() {
         let first_line = 1 + n * 10;
         let (a, b) = tokio::join!(
-            claims.create_balance_forward_claims(batch(imports[0], first_line, round)),
-            claims.create_balance_forward_claims(batch(imports[1], first_line, round)),
+            claims.create_balance_forward_claims(bf_batch(imports[0], first_line, round)),
+            claims.create_balance_forward_claims(bf_batch(imports[1], first_line, round)),
         );
         let (a, b) = (a?, b?);
         assert_eq!(
@@ -281,6 +288,76 @@ async fn simultaneous_batches_of_two_imports_never_post_a_patient_twice() -> any
     .fetch_one(&stack.claims_db)
     .await?;
     assert_eq!(doubled, 0);
+    Ok(())
+}
+
+/// A claim names a patient of the directory: a batch with one unknown
+/// patient is refused as a whole, creates nothing, and a retry of it
+/// changes nothing either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_naming_an_unknown_patient_creates_no_claim() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let mut patients: Vec<String> = file
+        .patients
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["patient_id"].as_str().map(str::to_string))
+        .collect();
+    patients.push("NOT-IN-THE-DIRECTORY".into());
+    let claims = ClaimsClient::connect_lazy(&stack.claims_url, Duration::from_secs(5))?;
+    for _ in 0..2 {
+        let refused = claims
+            .create_balance_forward_claims(bf_batch(uuid::Uuid::now_v7(), 1, &patients))
+            .await
+            .expect_err("a batch with an unknown patient");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    }
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM claims")
+        .fetch_one(&stack.claims_db)
+        .await?;
+    assert_eq!(created, 0);
+    Ok(())
+}
+
+/// What the dropped foreign key from claims to patients also guaranteed:
+/// a patient a claim names stays. The service's role may update a
+/// patient's details but neither delete a patient nor change its key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_claims_service_can_neither_delete_a_patient_nor_change_its_key() -> anyhow::Result<()>
+{
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(3);
+    api.load_patients(&file.patients).await?;
+    for (statement, allowed) in [
+        ("UPDATE patients SET last_name = last_name", true),
+        ("DELETE FROM patients", false),
+        ("UPDATE patients SET patient_id = patient_id || '-2'", false),
+        ("UPDATE patients SET tenant_id = 'other'", false),
+    ] {
+        let mut tx = stack.claims_db.begin().await?;
+        sqlx::query("SET LOCAL ROLE bf_app")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT set_config('bf.tenant_id', $1, true)")
+            .bind(TENANT)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(statement).execute(&mut *tx).await;
+        tx.rollback().await?;
+        match done {
+            Ok(_) => assert!(allowed, "{statement} was allowed"),
+            Err(e) => {
+                let code = e.as_database_error().and_then(|d| d.code());
+                assert!(!allowed, "{statement}: {e}");
+                assert_eq!(code.as_deref(), Some("42501"), "{statement}: {e}");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! a crash in the middle of Save never make a second claim.
 
 use bf_e2e::files::generate;
-use bf_e2e::{Options, Stack};
+use bf_e2e::{Instances, Options, Stack};
+use bf_proto::claims::{BalanceForward, CreateBalanceForwardClaimsRequest};
+use bf_proto::ClaimsClient;
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueBindOptions,
@@ -217,6 +219,213 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
         .await?;
     assert_eq!(done["claims_created"], serde_json::json!(valid));
     assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
+    Ok(())
+}
+
+/// A batch of BF claims of 10.00, one per patient, on lines from `first_line`,
+/// as the gateway's submitter sends it.
+fn bf_batch(
+    import: uuid::Uuid,
+    first_line: usize,
+    patients: &[String],
+) -> CreateBalanceForwardClaimsRequest {
+    CreateBalanceForwardClaimsRequest {
+        tenant_id: TENANT.into(),
+        import_id: import.to_string(),
+        date_of_service: "2026-11-01".into(),
+        claims: patients
+            .iter()
+            .enumerate()
+            .map(|(i, patient)| BalanceForward {
+                line: (first_line + i) as u32,
+                patient_id: patient.clone(),
+                patient_balance: "10.00".into(),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
+/// Two imports' batches of the same patients reach the claims service at
+/// the same moment, round after round: one of each pair waits for the
+/// other to commit, sees its claims and is refused, so no patient ever
+/// gets two BF claims and every line is either posted or refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_batches_of_two_imports_never_post_a_patient_twice() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(200);
+    api.load_patients(&file.patients).await?;
+    let patients: Vec<String> = file
+        .patients
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["patient_id"].as_str().map(str::to_string))
+        .collect();
+    let claims = ClaimsClient::connect_lazy(&stack.claims_url, Duration::from_secs(30))?;
+    let imports = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    for (n, round) in patients.chunks(10).enumerate() {
+        let first_line = 1 + n * 10;
+        let (a, b) = tokio::join!(
+            claims.create_balance_forward_claims(bf_batch(imports[0], first_line, round)),
+            claims.create_balance_forward_claims(bf_batch(imports[1], first_line, round)),
+        );
+        let (a, b) = (a?, b?);
+        assert_eq!(
+            (
+                a.created + b.created,
+                a.refused_lines.len() + b.refused_lines.len()
+            ),
+            (round.len() as u32, round.len()),
+            "round {n}: each patient posted by one import, refused in the other"
+        );
+    }
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT patient_id FROM claims WHERE status = 'active'
+                                GROUP BY patient_id HAVING count(*) > 1) d",
+    )
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!(doubled, 0);
+    Ok(())
+}
+
+/// A claim names a patient of the directory: a batch with one unknown
+/// patient is refused as a whole, creates nothing, and a retry of it
+/// changes nothing either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_naming_an_unknown_patient_creates_no_claim() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(5);
+    api.load_patients(&file.patients).await?;
+    let mut patients: Vec<String> = file
+        .patients
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["patient_id"].as_str().map(str::to_string))
+        .collect();
+    patients.push("NOT-IN-THE-DIRECTORY".into());
+    let claims = ClaimsClient::connect_lazy(&stack.claims_url, Duration::from_secs(5))?;
+    for _ in 0..2 {
+        let refused = claims
+            .create_balance_forward_claims(bf_batch(uuid::Uuid::now_v7(), 1, &patients))
+            .await
+            .expect_err("a batch with an unknown patient");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    }
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM claims")
+        .fetch_one(&stack.claims_db)
+        .await?;
+    assert_eq!(created, 0);
+    Ok(())
+}
+
+/// What the dropped foreign key from claims to patients also guaranteed:
+/// a patient a claim names stays. The service's role may update a
+/// patient's details but neither delete a patient nor change its key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_claims_service_can_neither_delete_a_patient_nor_change_its_key() -> anyhow::Result<()>
+{
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(3);
+    api.load_patients(&file.patients).await?;
+    for (statement, allowed) in [
+        ("UPDATE patients SET last_name = last_name", true),
+        ("DELETE FROM patients", false),
+        ("UPDATE patients SET patient_id = patient_id || '-2'", false),
+        ("UPDATE patients SET tenant_id = 'other'", false),
+    ] {
+        let mut tx = stack.claims_db.begin().await?;
+        sqlx::query("SET LOCAL ROLE bf_app")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT set_config('bf.tenant_id', $1, true)")
+            .bind(TENANT)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(statement).execute(&mut *tx).await;
+        tx.rollback().await?;
+        match done {
+            Ok(_) => assert!(allowed, "{statement} was allowed"),
+            Err(e) => {
+                let code = e.as_database_error().and_then(|d| d.code());
+                assert!(!allowed, "{statement}: {e}");
+                assert_eq!(code.as_deref(), Some("42501"), "{statement}: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Two Saves of the same patients, each in many small batches (on two
+/// gateways, as one gateway gives a practice one Save worker, so they may
+/// run side by side): every patient is posted by exactly one import, and
+/// in the other every refused line is counted and marked, batch after
+/// batch, though the submitter records a batch while posting the next.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_saves_of_the_same_patients_in_small_batches_post_each_patient_once(
+) -> anyhow::Result<()> {
+    let options = Options {
+        env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "7".into())],
+    };
+    let instances = Instances {
+        validators: 1,
+        gateways: 2,
+    };
+    let stack = Stack::start_instances(options, instances).await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(150);
+    api.load_patients(&file.patients).await?;
+    let first = api.upload("a.csv", &file.csv).await?;
+    let second = api.upload("a-again.csv", &file.csv).await?;
+    for id in [&first, &second] {
+        api.wait_for(id, &["ready_for_review"], Duration::from_secs(60))
+            .await?;
+    }
+    let (approve_first, approve_second) = (
+        format!("/v1/imports/{first}/approve"),
+        format!("/v1/imports/{second}/approve"),
+    );
+    let (a, b) = tokio::join!(api.post(&approve_first), api.post(&approve_second));
+    assert_eq!(
+        (a?.status, b?.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    let a = api
+        .wait_for(&first, &["completed"], Duration::from_secs(120))
+        .await?;
+    let b = api
+        .wait_for(&second, &["completed"], Duration::from_secs(120))
+        .await?;
+    let valid = file.expected.valid;
+    let count = |v: &serde_json::Value, key: &str| v[key].as_i64().unwrap_or(0);
+    assert_eq!(
+        (
+            count(&a, "claims_created") + count(&b, "claims_created"),
+            count(&a, "claims_refused") + count(&b, "claims_refused"),
+        ),
+        (valid, valid),
+        "each patient posted once, the repeat refused"
+    );
+    let (active, patients): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT patient_id) FROM claims WHERE status = 'active'",
+    )
+    .fetch_one(&stack.claims_db)
+    .await?;
+    assert_eq!((active, patients), (valid, valid));
+    let marked = [
+        api.rows(&first, "valid").await?,
+        api.rows(&second, "valid").await?,
+    ]
+    .concat()
+    .into_iter()
+    .filter(|r| r["not_posted"].is_string())
+    .count();
+    assert_eq!(marked as i64, valid, "every refused line says why");
     Ok(())
 }
 

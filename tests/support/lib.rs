@@ -134,6 +134,9 @@ pub struct Stack {
     /// Every validator's `/metrics` server, the first one first.
     pub validator_metrics_urls: Vec<String>,
     pub claims_metrics_url: String,
+    /// The claims service's gRPC address, for tests that speak to it as
+    /// the gateway does.
+    pub claims_url: String,
     /// The claims service's database, for assertions on the ledger.
     pub claims_db: PgPool,
     /// The gateway's database, for assertions on imports.
@@ -260,6 +263,7 @@ impl Stack {
             validator_metrics_url: validator_metrics_urls[0].clone(),
             validator_metrics_urls,
             claims_metrics_url: format!("http://127.0.0.1:{claims_metrics}/metrics"),
+            claims_url: format!("http://127.0.0.1:{grpc_port}"),
             claims_db: PgPoolOptions::new()
                 .max_connections(2)
                 .connect(&database_url(&format!("{name}_cl")))

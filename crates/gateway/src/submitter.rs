@@ -56,6 +56,15 @@ enum SubmitError {
     NoDateOfService,
 }
 
+/// A batch whose claims the claims service created, until its cursor is
+/// written: the last line it covered, the claims it asked for, the lines
+/// refused.
+struct Posted {
+    last: i32,
+    claims: i32,
+    refused: Vec<i32>,
+}
+
 impl Submitter {
     /// Runs the submitter until shutdown, reconnecting as needed.
     pub async fn run(self, amqp_url: String, shutdown: CancellationToken) {
@@ -146,13 +155,22 @@ impl Submitter {
             .and_then(|d| serde_json::from_value::<Decisions>(d.clone()).ok())
             .unwrap_or_default()
             .existing_balance_forward;
-        let mut cursor = record.approval_cursor;
-        loop {
-            let batch =
-                rows::to_post_after(&self.pool, tenant, import_id, cursor, self.batch_size).await?;
-            let Some(last) = batch.last().map(|r| r.line) else {
-                break;
-            };
+        // A pipeline of three steps per batch: while the claims service
+        // creates batch k, the next rows (k+1) are read and the cursor of
+        // batch k-1 is written. The cursors are still written in order and
+        // only after their claims exist, so a redelivered job resumes as
+        // before; only the gateway's own database work no longer waits its
+        // turn behind the claims service's.
+        let mut batch = rows::to_post_after(
+            &self.pool,
+            tenant,
+            import_id,
+            record.approval_cursor,
+            self.batch_size,
+        )
+        .await?;
+        let mut unrecorded: Option<Posted> = None;
+        while let Some(last) = batch.last().map(|r| r.line) {
             let request = CreateBalanceForwardClaimsRequest {
                 tenant_id: tenant.to_string(),
                 import_id: import_id.to_string(),
@@ -162,60 +180,102 @@ impl Submitter {
                     .filter_map(|r| balance_forward(r, policy))
                     .collect(),
             };
-            let claims = request.claims.len() as i32;
-            let started = std::time::Instant::now();
-            let batch_span = tracing::info_span!(
-                "claims.batch",
-                through_line = last,
-                rows = batch.len(),
-                claims
-            );
-            let answer = if request.claims.is_empty() {
-                Default::default()
-            } else {
-                self.claims
-                    .create_balance_forward_claims(request)
-                    .instrument(batch_span)
-                    .await
-                    .map_err(|s| SubmitError::Claims(s.code()))?
+            let row_count = batch.len();
+            // A redelivered job stops after this batch: nothing to read ahead.
+            let read_ahead = async {
+                if checkpoint {
+                    Ok(Vec::new())
+                } else {
+                    rows::to_post_after(&self.pool, tenant, import_id, last, self.batch_size).await
+                }
             };
-            crate::metrics::batch_seconds()
-                .with_label_values(&["claims"])
-                .observe(started.elapsed().as_secs_f64());
-            let posted = crate::metrics::claims_posted();
-            posted
-                .with_label_values(&["created"])
-                .inc_by(u64::from(answer.created));
-            posted
-                .with_label_values(&["existing"])
-                .inc_by(u64::from(answer.existing));
-            posted
-                .with_label_values(&["refused"])
-                .inc_by(answer.refused_lines.len() as u64);
-            let refused: Vec<i32> = answer
-                .refused_lines
-                .iter()
-                .filter_map(|l| i32::try_from(*l).ok())
-                .collect();
-            imports::advance_approval(&self.pool, tenant, import_id, last, claims, &refused)
-                .await?;
-            tracing::info!(
-                %import_id,
-                through_line = last,
-                created = answer.created,
-                existing = answer.existing,
-                refused = refused.len(),
-                "claims batch"
+            let (posted, next, recorded) = tokio::join!(
+                self.post(import_id, last, row_count, request),
+                read_ahead,
+                self.record(tenant, import_id, unrecorded.take()),
             );
-            cursor = last;
+            recorded?;
+            unrecorded = Some(posted?);
+            batch = next?;
             if checkpoint {
+                self.record(tenant, import_id, unrecorded.take()).await?;
                 self.requeue(tenant, import_id).await?;
                 tracing::info!(%import_id, through_line = last, "approval checkpointed after a redelivery");
                 return Ok(());
             }
         }
+        self.record(tenant, import_id, unrecorded.take()).await?;
         self.complete(tenant, import_id).await?;
         Ok(())
+    }
+
+    /// Creates one batch's claims through the claims service; what came
+    /// back is recorded by [`Submitter::record`] once the batch before it
+    /// is.
+    async fn post(
+        &self,
+        import_id: Uuid,
+        last: i32,
+        rows: usize,
+        request: CreateBalanceForwardClaimsRequest,
+    ) -> Result<Posted, SubmitError> {
+        let claims = request.claims.len() as i32;
+        let started = std::time::Instant::now();
+        let batch_span = tracing::info_span!("claims.batch", through_line = last, rows, claims);
+        let answer = if request.claims.is_empty() {
+            Default::default()
+        } else {
+            self.claims
+                .create_balance_forward_claims(request)
+                .instrument(batch_span)
+                .await
+                .map_err(|s| SubmitError::Claims(s.code()))?
+        };
+        crate::metrics::batch_seconds()
+            .with_label_values(&["claims"])
+            .observe(started.elapsed().as_secs_f64());
+        let posted = crate::metrics::claims_posted();
+        posted
+            .with_label_values(&["created"])
+            .inc_by(u64::from(answer.created));
+        posted
+            .with_label_values(&["existing"])
+            .inc_by(u64::from(answer.existing));
+        posted
+            .with_label_values(&["refused"])
+            .inc_by(answer.refused_lines.len() as u64);
+        let refused: Vec<i32> = answer
+            .refused_lines
+            .iter()
+            .filter_map(|l| i32::try_from(*l).ok())
+            .collect();
+        tracing::info!(
+            %import_id,
+            through_line = last,
+            created = answer.created,
+            existing = answer.existing,
+            refused = refused.len(),
+            "claims batch"
+        );
+        Ok(Posted {
+            last,
+            claims,
+            refused,
+        })
+    }
+
+    /// Moves the approval cursor past a batch whose claims exist, and marks
+    /// its refused lines. Nothing to do for `None`.
+    async fn record(
+        &self,
+        tenant: &str,
+        import_id: Uuid,
+        posted: Option<Posted>,
+    ) -> Result<(), sqlx::Error> {
+        let Some(p) = posted else {
+            return Ok(());
+        };
+        imports::advance_approval(&self.pool, tenant, import_id, p.last, p.claims, &p.refused).await
     }
 
     /// Queues a fresh approval job (delivery count 0) through the outbox:

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod log_format;
+pub mod memory;
 pub mod metrics;
 pub mod objects;
 pub mod shutdown;

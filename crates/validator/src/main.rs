@@ -18,6 +18,7 @@ use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    bf_runtime::memory::cap_malloc_arenas();
     let _telemetry = telemetry::init("validator");
     let config = config::Config::load()?;
     let batch_size = config.batch_size.max(1);

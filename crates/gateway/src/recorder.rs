@@ -45,7 +45,7 @@ pub async fn run(pool: PgPool, amqp_url: String, shutdown: CancellationToken) {
                 let channel = broker.channel().await?;
                 let fairness = Fairness {
                     workers: RECORDING_WORKERS,
-                    window: RECORDING_WORKERS * 4,
+                    window: RECORDING_WORKERS * 2,
                 };
                 consume_fair(&channel, EVENTS, fairness, &stop, tenant_of, |message| {
                     let pool = pool.clone();

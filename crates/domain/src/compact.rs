@@ -22,17 +22,11 @@ pub fn normalized_changes<'a>(
     cells: impl IntoIterator<Item = (Column, &'a str)>,
     normalized: &[(Column, String)],
 ) -> Vec<(Column, String)> {
-    let value_of = |column: Column| {
-        normalized
-            .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, v)| v.as_str())
-    };
     let mut changes = Vec::new();
     let mut seen = Vec::new();
     for (column, cell) in cells {
         seen.push(column);
-        let actual = value_of(column);
+        let actual = text_of(normalized, column);
         if actual != unchanged(cell) {
             changes.push((column, actual.unwrap_or("").to_string()));
         }
@@ -50,17 +44,11 @@ pub fn restore_normalized<'a>(
     cells: impl IntoIterator<Item = (Column, &'a str)>,
     changes: &[(Column, String)],
 ) -> Vec<(Column, String)> {
-    let change_of = |column: Column| {
-        changes
-            .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, v)| v.as_str())
-    };
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for (column, cell) in cells {
         seen.push(column);
-        let value = match change_of(column) {
+        let value = match text_of(changes, column) {
             Some("") => None,
             Some(changed) => Some(changed),
             None => unchanged(cell),
@@ -75,6 +63,14 @@ pub fn restore_normalized<'a>(
         }
     }
     out
+}
+
+/// The text a list of `(column, text)` pairs holds for `column`.
+fn text_of(pairs: &[(Column, String)], column: Column) -> Option<&str> {
+    pairs
+        .iter()
+        .find(|(c, _)| *c == column)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Whether the line's fields follow from its cells and the header's

@@ -120,6 +120,26 @@ async fn a_query_that_names_no_tenant_sees_no_rows_in_any_tenant_table() -> Resu
         smuggled.is_err(),
         "moving a row into another tenant breaks the policy"
     );
+    tx.rollback().await?;
+
+    // After a tenant's transaction the setting is left empty, not unset:
+    // the connection, reused, still names no tenant.
+    let mut tx = app.begin().await?;
+    sqlx::query("SELECT set_config('bf.tenant_id', 'practice-a', true)")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let after = count(&mut app, "SELECT count(*) FROM imports").await?;
+    assert_eq!(after, 0, "a reused connection sees no tenant's rows");
+    let orphan = sqlx::query(
+        "INSERT INTO outbox (queue, kind, message_id, payload) VALUES ('q', 'k', 'm', '\\x00')",
+    )
+    .execute(&mut app)
+    .await;
+    assert!(
+        orphan.is_err(),
+        "a write that names no tenant is refused on a reused connection"
+    );
     Ok(())
 }
 

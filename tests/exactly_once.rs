@@ -222,6 +222,63 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_gateway_in_the_middle_of_save_resumes_and_completes_a_long_save(
+) -> anyhow::Result<()> {
+    // The redelivered approval job posts a batch, then hands itself back
+    // through the outbox as a fresh job (its checkpoint); with 5 claims per
+    // call there are far more batches left than the delivery limit allows
+    // redeliveries, so only a working checkpoint completes the Save.
+    let mut stack = Stack::start_with(Options {
+        env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "5".into())],
+    })
+    .await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(600);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("b.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
+        .await?;
+    let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+
+    let valid = file.expected.valid;
+    let mut at_kill = 0;
+    for _ in 0..2000 {
+        at_kill = stack.claim_count(&id).await?;
+        if at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stack.kill("gateway")?;
+    assert!(
+        at_kill > 0 && at_kill < valid,
+        "killed at {at_kill} of {valid}"
+    );
+    stack.restart("gateway").await?;
+
+    let done = api
+        .wait_for(&id, &["completed"], Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["claims_created"], serde_json::json!(valid));
+    assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
+    assert!(
+        stack
+            .logs()
+            .contains("approval checkpointed after a redelivery"),
+        "the redelivered job did not checkpoint"
+    );
+    // The fresh job is the practice's, like every message it queues.
+    let strays: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE tenant_id IS DISTINCT FROM $1")
+            .bind(TENANT)
+            .fetch_one(&stack.gateway_db)
+            .await?;
+    assert_eq!(strays, 0, "outbox messages without the practice");
+    Ok(())
+}
+
 /// A batch of BF claims of 10.00, one per patient, on lines from `first_line`,
 /// as the gateway's submitter sends it.
 fn bf_batch(

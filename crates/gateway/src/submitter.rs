@@ -286,7 +286,7 @@ impl Submitter {
             import_id: import_id.to_string(),
         };
         let message_id = format!("{import_id}:approve:{}", Uuid::now_v7());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = bf_runtime::db::tenant_tx(&self.pool, tenant).await?;
         outbox::add(
             &mut tx,
             APPROVE,

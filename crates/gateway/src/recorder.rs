@@ -192,7 +192,7 @@ async fn record_batch(
             // The first rows to arrive start the parse (normally the
             // Started event does); a state change needs the exclusive lock.
             tx.rollback().await?;
-            apply_exclusively(pool, tenant, import_id, &Event::Started(Default::default())).await?;
+            begin_parsing(pool, tenant, import_id).await?;
             continue;
         }
         let (seq, count) = (batch.seq as i32, batch.rows.len() as i32);
@@ -250,20 +250,18 @@ async fn apply_exclusively(
     match event {
         Event::Started(started) => {
             start(&mut tx, &mut record).await?;
-            if !started.format.is_empty() {
-                let mapping: Vec<serde_json::Value> = started
-                    .header_mapping
-                    .iter()
-                    .map(|h| serde_json::json!({"header": h.header, "column": h.column}))
-                    .collect();
-                let read = imports::ReadAs {
-                    header_mapping: &serde_json::Value::Array(mapping),
-                    file_format: &started.format,
-                    encoding: &started.encoding,
-                    delimiter: &started.delimiter,
-                };
-                imports::set_read_as(&mut tx, import_id, &read).await?;
-            }
+            let mapping: Vec<serde_json::Value> = started
+                .header_mapping
+                .iter()
+                .map(|h| serde_json::json!({"header": h.header, "column": h.column}))
+                .collect();
+            let read = imports::ReadAs {
+                header_mapping: &serde_json::Value::Array(mapping),
+                file_format: &started.format,
+                encoding: &started.encoding,
+                delimiter: &started.delimiter,
+            };
+            imports::set_read_as(&mut tx, import_id, &read).await?;
         }
         Event::Completed(done) => {
             start(&mut tx, &mut record).await?;
@@ -291,6 +289,16 @@ async fn apply_exclusively(
     }
     tx.commit().await?;
     Ok(finished)
+}
+
+/// Moves a queued import to parsing under its exclusive lock, for rows
+/// that arrive before the Started event.
+async fn begin_parsing(pool: &PgPool, tenant: &str, import_id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
+    if let Some(mut record) = imports::lock(&mut tx, tenant, import_id).await? {
+        start(&mut tx, &mut record).await?;
+    }
+    tx.commit().await
 }
 
 async fn start(conn: &mut PgConnection, record: &mut ImportRecord) -> Result<(), sqlx::Error> {

@@ -86,12 +86,16 @@ pub struct NewImport<'a> {
 /// [`share_lock`]), so while an import parses its progress is read from its
 /// recorded batches rather than from counters on the import row, which
 /// every batch would have to lock; once parsed, the stored figures hold.
-pub(crate) const BYTES_PARSED: &str = "CASE WHEN imports.status IN ('queued', 'parsing')
-    THEN (SELECT COALESCE(max(b.bytes_read), 0) FROM import_batches b WHERE b.import_id = imports.import_id)
+/// A failed import shows how far it got: from its batches, or what
+/// [`rows::discard`](super::rows::discard) kept of them.
+pub(crate) const BYTES_PARSED: &str = "CASE WHEN imports.status IN ('queued', 'parsing', 'failed')
+    THEN GREATEST(imports.bytes_parsed,
+        (SELECT COALESCE(max(b.bytes_read), 0) FROM import_batches b WHERE b.import_id = imports.import_id))
     ELSE imports.bytes_parsed END";
 /// Rows recorded so far; see [`BYTES_PARSED`].
-pub(crate) const ROWS_RECORDED: &str = "CASE WHEN imports.status IN ('queued', 'parsing')
-    THEN (SELECT COALESCE(sum(b.row_count), 0)::int FROM import_batches b WHERE b.import_id = imports.import_id)
+pub(crate) const ROWS_RECORDED: &str = "CASE WHEN imports.status IN ('queued', 'parsing', 'failed')
+    THEN GREATEST(imports.rows_recorded,
+        (SELECT COALESCE(sum(b.row_count), 0)::int FROM import_batches b WHERE b.import_id = imports.import_id))
     ELSE imports.rows_recorded END";
 /// When the import last moved: a parse moves with every recorded batch.
 pub(crate) const LAST_ACTIVITY: &str = "GREATEST(imports.updated_at,

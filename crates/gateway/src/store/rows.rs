@@ -110,9 +110,11 @@ fn restore_normalized(cells: &serde_json::Value, changes: &serde_json::Value) ->
 /// The line's fields in file order for the error report: as stored, or
 /// rebuilt from the cells and the header's columns when they were left out.
 pub fn fields(row: &RowRecord, columns: &[Option<Column>]) -> Vec<String> {
-    let stored: Vec<String> = serde_json::from_value(row.raw.clone()).unwrap_or_default();
-    if !stored.is_empty() {
-        return stored;
+    if let Some(stored) = row.raw.as_array().filter(|a| !a.is_empty()) {
+        return stored
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect();
     }
     compact::fields_from_cells(columns, |c| {
         row.cells.get(c.name()).and_then(|v| v.as_str())
@@ -372,17 +374,18 @@ pub async fn mark_batch(
 }
 
 /// Whether the parse finished and every one of its batches is recorded.
-/// Counts the committed batch marks (one index range of at most a few
-/// thousand entries): no counter can be kept in step by batches recorded
-/// side by side.
+/// Counts the committed batch marks below the expected count (one index
+/// range of at most a few thousand entries): no counter can be kept in
+/// step by batches recorded side by side.
 pub async fn all_batches_recorded(
     conn: &mut PgConnection,
     import: Uuid,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT expected_batches IS NOT NULL
-                AND (SELECT count(*) FROM import_batches b WHERE b.import_id = $1) >= expected_batches
-           FROM imports WHERE import_id = $1",
+        "SELECT i.expected_batches IS NOT NULL
+            AND (SELECT count(*) FROM import_batches b
+                  WHERE b.import_id = i.import_id AND b.seq < i.expected_batches) = i.expected_batches
+           FROM imports i WHERE i.import_id = $1",
     )
     .bind(import)
     .fetch_one(conn)
@@ -401,13 +404,19 @@ pub async fn delete_staged(conn: &mut PgConnection, import: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// Drops what was recorded of a file that failed as a whole.
+/// Drops what was recorded of a file that failed as a whole, keeping how
+/// far into the file the parse got (the failed import's progress).
 pub async fn discard(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE imports SET rows_recorded = 0,
+                bytes_parsed = GREATEST(bytes_parsed,
+                    (SELECT COALESCE(max(bytes_read), 0) FROM import_batches WHERE import_id = $1))
+          WHERE import_id = $1",
+    )
+    .bind(import)
+    .execute(&mut *conn)
+    .await?;
     delete_staged(conn, import).await?;
-    sqlx::query("UPDATE imports SET rows_recorded = 0, bytes_parsed = 0 WHERE import_id = $1")
-        .bind(import)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 

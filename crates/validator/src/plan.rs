@@ -13,18 +13,15 @@
 //! ones again; the recorder keeps one copy of each batch.
 
 use crate::events::Events;
-use crate::source::failure;
+use crate::source::{failure, Chunk};
 use bf_domain::options::ParseOptions;
 use bf_domain::split::{self, Plan, Planned};
 use bf_messaging::topology::PARSE;
 use bf_messaging::BrokerError;
 use bf_proto::imports::{import_event::Event, ParseChunk, ParseCompleted, ParseJob};
-use futures::{stream, StreamExt, TryStreamExt};
-use object_store::path::Path;
 use object_store::ObjectStore;
 use prost::Message as _;
 use std::sync::Arc;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 /// What planning a file found.
 pub enum Planning {
@@ -45,33 +42,23 @@ pub async fn plan(
     options: ParseOptions,
     rows_per_piece: u64,
 ) -> Planning {
-    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
-    let found = match objects.get(&path).await {
-        Ok(found) => found,
-        Err(object_store::Error::NotFound { .. }) => {
-            // See source::open: a storage fault, not the file's.
-            return Planning::Unreadable("the uploaded file is not in storage".into());
-        }
+    let (first, body) = match crate::source::fetch(&objects, key).await {
+        Ok(fetched) => fetched,
+        Err(Chunk::Unreadable(reason)) => return Planning::Unreadable(reason),
         Err(_) => return Planning::Unreadable("object store unavailable".into()),
-    };
-    let mut body = found.into_stream().map_err(std::io::Error::other);
-    let first = match body.next().await {
-        Some(Ok(b)) => b,
-        Some(Err(_)) => return Planning::Unreadable("object store read failed".into()),
-        None => bytes::Bytes::new(),
     };
     if crate::workbook::is_workbook(&first) {
         return Planning::Whole;
     }
-    let input = SyncIoBridge::new(StreamReader::new(stream::iter([Ok(first)]).chain(body)));
+    let input = crate::source::text_input(first, body);
     let planned =
         tokio::task::spawn_blocking(move || split::plan(input, &options, rows_per_piece)).await;
     match planned {
         Ok(Ok(Planned::Split(plan))) => Planning::Split(plan),
         Ok(Ok(Planned::Whole)) => Planning::Whole,
         Ok(Err(e)) => match failure(e) {
-            crate::source::Chunk::Invalid(reason) => Planning::Refused(reason),
-            crate::source::Chunk::Unreadable(reason) => Planning::Unreadable(reason),
+            Chunk::Invalid(reason) => Planning::Refused(reason),
+            Chunk::Unreadable(reason) => Planning::Unreadable(reason),
             _ => Planning::Unreadable("planning failed".into()),
         },
         Err(_) => Planning::Unreadable("the planning thread stopped".into()),
@@ -251,7 +238,7 @@ mod reading {
         let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         objects
             .put(
-                &Path::from("f.csv"),
+                &object_store::path::Path::from("f.csv"),
                 PutPayload::from(text.clone().into_bytes()),
             )
             .await

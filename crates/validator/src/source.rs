@@ -10,6 +10,7 @@ use bf_domain::reader::{FileError, ImportReader, RecordSource};
 use bf_domain::{Column, Row};
 use bf_proto::imports::ParseChunk;
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore};
@@ -45,47 +46,19 @@ pub async fn open(
     options: ParseOptions,
 ) -> mpsc::Receiver<Chunk> {
     let (tx, rx) = mpsc::channel(2);
-    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
-    let found = match objects.get(&path).await {
-        Ok(found) => found,
-        Err(object_store::Error::NotFound { .. }) => {
-            // The gateway stores the file before it commits the import, so
-            // a missing file is a storage fault (a volume not mounted, a
-            // restore in progress), not a fault of the file: retry, and
-            // once retries are spent the job is dead-lettered for an
-            // operator to requeue after restoring the file.
-            let _ = tx
-                .send(Chunk::Unreadable(
-                    "the uploaded file is not in storage".into(),
-                ))
-                .await;
+    let (first, body) = match fetch(&objects, key).await {
+        Ok(fetched) => fetched,
+        Err(unreadable) => {
+            let _ = tx.send(unreadable).await;
             return rx;
         }
-        Err(_) => {
-            let _ = tx
-                .send(Chunk::Unreadable("object store unavailable".into()))
-                .await;
-            return rx;
-        }
-    };
-    let mut body = found.into_stream().map_err(std::io::Error::other);
-    let first: Bytes = match body.next().await {
-        Some(Ok(b)) => b,
-        Some(Err(_)) => {
-            let _ = tx
-                .send(Chunk::Unreadable("object store read failed".into()))
-                .await;
-            return rx;
-        }
-        None => Bytes::new(),
     };
     if crate::workbook::is_workbook(&first) {
         // Its own task: the caller drains the channel while it reads.
         tokio::spawn(crate::workbook::read(first, body, batch_size, options, tx));
         return rx;
     }
-    let whole = stream::iter([Ok(first)]).chain(body);
-    let input = SyncIoBridge::new(StreamReader::new(whole));
+    let input = text_input(first, body);
     tokio::task::spawn_blocking(move || match open_text(input, &options) {
         Ok((reader, detected)) => {
             read_rows(reader, detected, batch_size, &options, &Frame::WHOLE, &tx)
@@ -166,7 +139,32 @@ pub async fn open_chunk(
     rx
 }
 
-/// A failed read of the object store, as a reason to try again.
+/// An object's body as a stream of bytes.
+pub type Body = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// Opens `key`: its first bytes (enough to tell a workbook from text) and
+/// the rest of its body.
+pub async fn fetch(objects: &Arc<dyn ObjectStore>, key: &str) -> Result<(Bytes, Body), Chunk> {
+    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+    let found = objects.get(&path).await.map_err(|e| unavailable(&e))?;
+    let mut body: Body = found.into_stream().map_err(std::io::Error::other).boxed();
+    match body.next().await {
+        Some(Ok(first)) => Ok((first, body)),
+        Some(Err(_)) => Err(Chunk::Unreadable("object store read failed".into())),
+        None => Ok((Bytes::new(), body)),
+    }
+}
+
+/// What [`fetch`] gave, as one blocking reader for a parsing thread.
+pub fn text_input(first: Bytes, body: Body) -> impl std::io::Read + Send + 'static {
+    SyncIoBridge::new(StreamReader::new(stream::iter([Ok(first)]).chain(body)))
+}
+
+/// A failed read of the object store, as a reason to try again. The
+/// gateway stores the file before it commits the import, so a missing file
+/// is a storage fault (a volume not mounted, a restore in progress), not a
+/// fault of the file: retry, and once retries are spent the job is
+/// dead-lettered for an operator to requeue after restoring the file.
 fn unavailable(e: &object_store::Error) -> Chunk {
     match e {
         object_store::Error::NotFound { .. } => {

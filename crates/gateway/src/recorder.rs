@@ -15,6 +15,7 @@ use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult};
 use prost::Message as _;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -335,7 +336,7 @@ async fn finish_if_complete(
     Ok(Some(summary))
 }
 
-fn new_row(r: &RowResult) -> NewRow {
+fn new_row(r: &RowResult) -> NewRow<'_> {
     let status = match r.status() {
         bf_proto::imports::RowStatus::Valid => RowStatus::Valid,
         bf_proto::imports::RowStatus::Flagged => RowStatus::Flagged,
@@ -343,11 +344,6 @@ fn new_row(r: &RowResult) -> NewRow {
         _ => RowStatus::Invalid,
     };
     let amount = |s: &str| (!s.is_empty()).then(|| Decimal::from_str(s).ok()).flatten();
-    let cells: serde_json::Map<String, serde_json::Value> = r
-        .values
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
     let problems: Vec<serde_json::Value> = r
         .problems
         .iter()
@@ -356,20 +352,20 @@ fn new_row(r: &RowResult) -> NewRow {
     NewRow {
         line: r.line as i32,
         status,
-        cells: serde_json::Value::Object(cells),
+        cells: by_position(&r.values),
+        // A validator that sends the full map (an older one) is stored as
+        // before; otherwise only the changes (bf_domain::compact).
+        changes: r
+            .normalized
+            .is_empty()
+            .then(|| by_position(&r.normalized_changes)),
         patient_balance: amount(&r.patient_balance),
         insurance_balance: amount(&r.insurance_balance),
         matched_patient_id: (!r.matched_patient_id.is_empty())
-            .then(|| r.matched_patient_id.clone()),
+            .then_some(r.matched_patient_id.as_str()),
         problems: serde_json::Value::Array(problems),
         raw: serde_json::json!(r.raw),
-        // A validator that sends the full map (an older one) is stored as
-        // before; otherwise only the changes (bf_domain::compact).
         normalized: serde_json::json!(r.normalized),
-        normalized_changes: r
-            .normalized
-            .is_empty()
-            .then(|| serde_json::json!(r.normalized_changes)),
         prior: r.prior.as_ref().map(|p| {
             serde_json::json!({
                 "patient_amount": p.patient_amount,
@@ -380,6 +376,11 @@ fn new_row(r: &RowResult) -> NewRow {
             })
         }),
     }
+}
+
+/// A map of texts by column name as stored (rows::by_position).
+fn by_position(map: &HashMap<String, String>) -> Vec<Option<&str>> {
+    rows::by_position(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Marks an import failed (used when its messages cannot be processed).

@@ -3,26 +3,98 @@
 use bf_domain::{compact, Column, Problem, RowStatus};
 use bf_runtime::db;
 use rust_decimal::Decimal;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row as _};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::types::PgRecordEncoder;
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgRow, PgTypeInfo};
+use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 use uuid::Uuid;
 
-/// A row as the recorder stores it.
-pub struct NewRow {
+/// A row as the recorder stores it, borrowing the event it arrived in.
+/// Sent to PostgreSQL as one `import_row_in` record (migration 0015), a
+/// batch as one array of them.
+pub struct NewRow<'a> {
     pub line: i32,
     pub status: RowStatus,
-    pub cells: serde_json::Value,
+    /// By template column ([`Column::ALL`] order); `None`: not in the file.
+    pub cells: Vec<Option<&'a str>>,
+    /// The normalized values that differ from their cells, by template
+    /// column (bf_domain::compact); `None` when the validator sent the
+    /// full map in `normalized` instead.
+    pub changes: Option<Vec<Option<&'a str>>>,
     pub patient_balance: Option<Decimal>,
     pub insurance_balance: Option<Decimal>,
-    pub matched_patient_id: Option<String>,
+    pub matched_patient_id: Option<&'a str>,
     pub problems: serde_json::Value,
     /// The line's fields, or `[]` when they follow from the cells.
     pub raw: serde_json::Value,
-    /// In full (from a validator that sends it so), or `{}` with
-    /// `normalized_changes`.
+    /// In full from a validator that sends it so, otherwise `{}`.
     pub normalized: serde_json::Value,
-    pub normalized_changes: Option<serde_json::Value>,
     pub prior: Option<serde_json::Value>,
+}
+
+/// Texts keyed by template column name, laid out by [`Column::ALL`]
+/// position for storage; trailing absent columns are left off.
+pub fn by_position<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Option<&'a str>> {
+    let mut out = vec![None; Column::ALL.len()];
+    for (name, text) in pairs {
+        if let Some(column) = Column::from_name(name) {
+            out[column.index()] = Some(text);
+        }
+    }
+    while out.last() == Some(&None) {
+        out.pop();
+    }
+    out
+}
+
+/// The `(column, text)` pairs of an array laid out by [`by_position`].
+fn positioned(values: &[Option<String>]) -> impl Iterator<Item = (Column, &str)> {
+    Column::ALL
+        .into_iter()
+        .zip(values)
+        .filter_map(|(column, text)| Some((column, text.as_deref()?)))
+}
+
+impl sqlx::Type<Postgres> for NewRow<'_> {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("import_row_in")
+    }
+}
+
+impl PgHasArrayType for NewRow<'_> {
+    fn array_type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("_import_row_in")
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for NewRow<'_> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        // Field by field in the order of the type's attributes.
+        let mut record = PgRecordEncoder::new(buf);
+        record
+            .encode(self.line)?
+            .encode(self.status.as_str())?
+            .encode(&self.cells)?
+            .encode(&self.changes)?
+            .encode(self.patient_balance)?
+            .encode(self.insurance_balance)?
+            .encode(self.matched_patient_id)?
+            .encode(
+                self.cells
+                    .get(Column::PatientAccountNumber.index())
+                    .copied()
+                    .flatten(),
+            )?
+            .encode(&self.problems)?
+            .encode(&self.raw)?
+            .encode(&self.normalized)?
+            .encode(&self.prior)?;
+        record.finish();
+        Ok(IsNull::No)
+    }
 }
 
 /// A stored row, for review: normalized in full, however it was stored.
@@ -42,19 +114,19 @@ pub struct RowRecord {
     pub not_posted: Option<String>,
 }
 
-/// A row as stored; see migration 0012.
+/// A row as stored; see migrations 0012 and 0015.
 #[derive(sqlx::FromRow)]
 struct StoredRow {
     line: i32,
     status: String,
-    cells: serde_json::Value,
+    cell_values: Vec<Option<String>>,
     patient_balance: Option<Decimal>,
     insurance_balance: Option<Decimal>,
     matched_patient_id: Option<String>,
     problems: serde_json::Value,
     raw: serde_json::Value,
     normalized: serde_json::Value,
-    normalized_changes: Option<serde_json::Value>,
+    changed_values: Option<Vec<Option<String>>>,
     prior: Option<serde_json::Value>,
     accepted: bool,
     not_posted: Option<String>,
@@ -63,14 +135,22 @@ struct StoredRow {
 impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         let s = StoredRow::from_row(row)?;
-        let normalized = match &s.normalized_changes {
-            Some(changes) => restore_normalized(&s.cells, changes),
+        let normalized = match &s.changed_values {
+            Some(changes) => {
+                let changes: Vec<(Column, String)> = positioned(changes)
+                    .map(|(c, v)| (c, v.to_string()))
+                    .collect();
+                text_map(compact::restore_normalized(
+                    positioned(&s.cell_values),
+                    &changes,
+                ))
+            }
             None => s.normalized,
         };
         Ok(RowRecord {
             line: s.line,
             status: s.status,
-            cells: s.cells,
+            cells: text_map(positioned(&s.cell_values)),
             patient_balance: s.patient_balance,
             insurance_balance: s.insurance_balance,
             matched_patient_id: s.matched_patient_id,
@@ -84,25 +164,13 @@ impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
     }
 }
 
-/// The `(column, text)` pairs of a JSON object keyed by column name.
-fn by_column(map: &serde_json::Value) -> Vec<(Column, &str)> {
-    map.as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, v)| Some((Column::from_name(name)?, v.as_str()?)))
-        .collect()
-}
-
-/// The full normalized map of a row stored as changes from its cells.
-fn restore_normalized(cells: &serde_json::Value, changes: &serde_json::Value) -> serde_json::Value {
-    let changes: Vec<(Column, String)> = by_column(changes)
-        .into_iter()
-        .map(|(c, v)| (c, v.to_string()))
-        .collect();
-    let full = compact::restore_normalized(by_column(cells), &changes);
+/// A JSON object of texts keyed by column name, as the review shows a
+/// row's cells and normalized values.
+fn text_map<S: Into<String>>(pairs: impl IntoIterator<Item = (Column, S)>) -> serde_json::Value {
     serde_json::Value::Object(
-        full.into_iter()
-            .map(|(c, v)| (c.name().to_string(), serde_json::Value::String(v)))
+        pairs
+            .into_iter()
+            .map(|(c, v)| (c.name().to_string(), serde_json::Value::String(v.into())))
             .collect(),
     )
 }
@@ -127,54 +195,18 @@ pub async fn insert(
     conn: &mut PgConnection,
     tenant: &str,
     import: Uuid,
-    rows: &[NewRow],
+    rows: &[NewRow<'_>],
 ) -> Result<u64, sqlx::Error> {
-    let lines: Vec<i32> = rows.iter().map(|r| r.line).collect();
-    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
-    let cells: Vec<&serde_json::Value> = rows.iter().map(|r| &r.cells).collect();
-    let patient: Vec<Option<Decimal>> = rows.iter().map(|r| r.patient_balance).collect();
-    let insurance: Vec<Option<Decimal>> = rows.iter().map(|r| r.insurance_balance).collect();
-    let matched: Vec<Option<&str>> = rows
-        .iter()
-        .map(|r| r.matched_patient_id.as_deref())
-        .collect();
-    let accounts: Vec<Option<&str>> = rows
-        .iter()
-        .map(|r| {
-            r.cells
-                .get("patient_account_number")
-                .and_then(|v| v.as_str())
-        })
-        .collect();
-    let problems: Vec<&serde_json::Value> = rows.iter().map(|r| &r.problems).collect();
-    let raw: Vec<&serde_json::Value> = rows.iter().map(|r| &r.raw).collect();
-    let normalized: Vec<&serde_json::Value> = rows.iter().map(|r| &r.normalized).collect();
-    let changes: Vec<Option<&serde_json::Value>> =
-        rows.iter().map(|r| r.normalized_changes.as_ref()).collect();
-    let prior: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.prior.as_ref()).collect();
     let done = sqlx::query(
-        "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, patient_balance,
-                                  insurance_balance, matched_patient_id, problems, raw, normalized, prior,
-                                  account_number, normalized_changes)
-         SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::jsonb[], $6::numeric[],
-                                      $7::numeric[], $8::text[], $9::jsonb[], $10::jsonb[],
-                                      $11::jsonb[], $12::jsonb[], $13::text[], $14::jsonb[])
+        "INSERT INTO import_rows (import_id, tenant_id, line, status, cell_values, changed_values,
+                                  patient_balance, insurance_balance, matched_patient_id,
+                                  account_number, problems, raw, normalized, prior)
+         SELECT $1, $2, r.* FROM UNNEST($3::import_row_in[]) AS r
          ON CONFLICT (import_id, line) DO NOTHING",
     )
     .bind(import)
     .bind(tenant)
-    .bind(&lines)
-    .bind(&statuses)
-    .bind(&cells)
-    .bind(&patient)
-    .bind(&insurance)
-    .bind(&matched)
-    .bind(&problems)
-    .bind(&raw)
-    .bind(&normalized)
-    .bind(&prior)
-    .bind(&accounts)
-    .bind(&changes)
+    .bind(rows)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -273,8 +305,8 @@ pub async fn summary(
 
 /// The columns a [`RowRecord`] is read from.
 const ROW_COLUMNS: &str =
-    "line, status, cells, patient_balance, insurance_balance, matched_patient_id,
-     problems, raw, normalized, normalized_changes, prior, accepted, not_posted";
+    "line, status, cell_values, patient_balance, insurance_balance, matched_patient_id,
+     problems, raw, normalized, changed_values, prior, accepted, not_posted";
 
 /// A page of a tenant's import rows, by line, optionally of one status.
 pub async fn page(
@@ -570,4 +602,33 @@ pub async fn posted_patients(
     .await?;
     tx.commit().await?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_laid_out_by_column_read_back_by_name_in_template_order() {
+        let stored = by_position([
+            ("insurance_balance", "0"),
+            ("patient_account_number", "007"),
+            ("not_a_column", "x"),
+        ]);
+        // Trailing absent columns are left off; the unknown name is dropped.
+        assert_eq!(stored.len(), Column::InsuranceBalance.index() + 1);
+        let owned: Vec<Option<String>> = stored.iter().map(|t| t.map(str::to_string)).collect();
+        let read: Vec<(Column, &str)> = positioned(&owned).collect();
+        assert_eq!(
+            read,
+            vec![
+                (Column::PatientAccountNumber, "007"),
+                (Column::InsuranceBalance, "0")
+            ]
+        );
+        assert_eq!(
+            text_map(read),
+            serde_json::json!({"patient_account_number": "007", "insurance_balance": "0"})
+        );
+    }
 }

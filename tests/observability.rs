@@ -94,7 +94,9 @@ async fn one_import_is_one_trace_through_every_stage_with_no_patient_data_in_it(
         "claims.batch",
     ];
     let mut spans: Vec<CollectedSpan> = Vec::new();
-    for _ in 0..100 {
+    // Up to 30 s: the services export spans in batches, which on a loaded
+    // CI machine once took longer than 10 s to arrive.
+    for _ in 0..300 {
         spans = collector.spans();
         let trace = spans
             .iter()

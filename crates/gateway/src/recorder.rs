@@ -7,7 +7,7 @@
 use crate::store::imports::{self, ImportRecord, Summary};
 use crate::store::rows::{self, NewRow};
 use bf_domain::import::ImportStatus;
-use bf_domain::{Problem, RowStatus};
+use bf_domain::{compact, Problem, RowStatus};
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::EVENTS;
 use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Disposition, Fairness};
@@ -76,7 +76,10 @@ fn tenant_of(payload: &[u8]) -> String {
 }
 
 async fn handle(pool: &PgPool, message: Message) -> Disposition {
-    let Ok(event) = ImportEvent::decode(message.payload.as_slice()) else {
+    let Some(event) = ImportEvent::decode(message.payload.as_slice())
+        .ok()
+        .filter(well_formed)
+    else {
         return Disposition::Reject("undecodable import event".into());
     };
     let Ok(import_id) = Uuid::parse_str(&event.import_id) else {
@@ -352,13 +355,8 @@ fn new_row(r: &RowResult) -> NewRow<'_> {
     NewRow {
         line: r.line as i32,
         status,
-        cells: by_position(&r.values),
-        // A validator that sends the full map (an older one) is stored as
-        // before; otherwise only the changes (bf_domain::compact).
-        changes: r
-            .normalized
-            .is_empty()
-            .then(|| by_position(&r.normalized_changes)),
+        cells: cells_of(r),
+        changes: changes_of(r),
         patient_balance: amount(&r.patient_balance),
         insurance_balance: amount(&r.insurance_balance),
         matched_patient_id: (!r.matched_patient_id.is_empty())
@@ -376,6 +374,42 @@ fn new_row(r: &RowResult) -> NewRow<'_> {
             })
         }),
     }
+}
+
+/// A row's cells by column position, as stored: packed (bf_domain::compact)
+/// or, from an older validator, a map by column name.
+fn cells_of(r: &RowResult) -> Vec<Option<&str>> {
+    if r.values.is_empty() {
+        // A mismatched packing never reaches here (well_formed).
+        compact::unpack(r.cell_columns, &r.cells).unwrap_or_default()
+    } else {
+        by_position(&r.values)
+    }
+}
+
+/// The normalized values that differ from the cells, by column position;
+/// `None` when an older validator sent the full map instead.
+fn changes_of(r: &RowResult) -> Option<Vec<Option<&str>>> {
+    if !r.normalized.is_empty() {
+        None
+    } else if !r.normalized_changes.is_empty() {
+        Some(by_position(&r.normalized_changes))
+    } else {
+        // A mismatched packing never reaches here (well_formed).
+        Some(compact::unpack(r.change_columns, &r.changes).unwrap_or_default())
+    }
+}
+
+/// Whether every row of a batch packs its texts consistently: a row that
+/// does not would lose cells, so its event is refused as a whole.
+fn well_formed(event: &ImportEvent) -> bool {
+    let Some(Event::Batch(batch)) = &event.event else {
+        return true;
+    };
+    batch.rows.iter().all(|r| {
+        compact::unpack(r.cell_columns, &r.cells).is_some()
+            && compact::unpack(r.change_columns, &r.changes).is_some()
+    })
 }
 
 /// A map of texts by column name as stored (rows::by_position).
@@ -398,4 +432,56 @@ pub async fn fail(
         }
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bf_domain::Column;
+
+    fn packed_row() -> RowResult {
+        RowResult {
+            cell_columns: 0b101,
+            cells: vec!["007".into(), "Peña".into()],
+            change_columns: 1 << Column::InsuranceBalance.index(),
+            changes: vec!["0.00".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn packed_and_named_cells_are_stored_alike() {
+        let packed = packed_row();
+        let named = RowResult {
+            values: HashMap::from([
+                ("patient_account_number".into(), "007".into()),
+                ("last_name".into(), "Peña".into()),
+            ]),
+            normalized_changes: HashMap::from([("insurance_balance".into(), "0.00".into())]),
+            ..Default::default()
+        };
+        assert_eq!(cells_of(&packed), cells_of(&named));
+        assert_eq!(cells_of(&packed), vec![Some("007"), None, Some("Peña")]);
+        assert_eq!(changes_of(&packed), changes_of(&named));
+        let full = RowResult {
+            normalized: HashMap::from([("last_name".into(), "Peña".into())]),
+            ..named
+        };
+        assert_eq!(changes_of(&full), None);
+    }
+
+    #[test]
+    fn a_batch_whose_packing_loses_a_cell_is_refused() {
+        let mut bad = packed_row();
+        bad.cells.pop();
+        let event = |row| ImportEvent {
+            event: Some(Event::Batch(RowBatch {
+                rows: vec![row],
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert!(well_formed(&event(packed_row())));
+        assert!(!well_formed(&event(bad)));
+    }
 }

@@ -46,22 +46,23 @@ pub fn row_result(row: &Row, columns: &[Option<Column>]) -> RowResult {
         RowStatus::Invalid => bf_proto::imports::RowStatus::Invalid,
         RowStatus::Skipped => bf_proto::imports::RowStatus::Skipped,
     };
-    let values = Column::ALL
-        .iter()
-        .filter_map(|c| {
-            row.raw.cells[c.index()]
-                .as_ref()
-                .map(|v| (c.name().to_string(), v.clone()))
-        })
-        .collect();
     let amount = |c: Column| row.amount(c).map(|d| d.to_string()).unwrap_or_default();
-    let cells = Column::ALL
+    let read: Vec<(Column, &str)> = Column::ALL
         .iter()
-        .filter_map(|c| row.raw.cells[c.index()].as_deref().map(|v| (*c, v)));
+        .filter_map(|c| Some((*c, row.raw.cells[c.index()].as_deref()?)))
+        .collect();
+    let (cell_columns, cells) =
+        compact::pack(read.iter().map(|(c, v)| (*c, v.to_string())).collect());
+    let (change_columns, changes) = compact::pack(compact::normalized_changes(
+        read.iter().copied(),
+        &row.normalized(),
+    ));
     RowResult {
         line: row.line(),
         status: status as i32,
-        values,
+        values: Default::default(),
+        cell_columns,
+        cells,
         patient_balance: amount(Column::PatientBalance),
         insurance_balance: amount(Column::InsuranceBalance),
         matched_patient_id: row.matched_patient_id.clone().unwrap_or_default(),
@@ -71,10 +72,9 @@ pub fn row_result(row: &Row, columns: &[Option<Column>]) -> RowResult {
             row.raw.fields.clone()
         },
         normalized: Default::default(),
-        normalized_changes: compact::normalized_changes(cells, &row.normalized())
-            .into_iter()
-            .map(|(c, v)| (c.name().to_string(), v))
-            .collect(),
+        normalized_changes: Default::default(),
+        change_columns,
+        changes,
         prior: row
             .prior
             .as_ref()

@@ -81,20 +81,10 @@ impl Claims for ClaimsService {
             .map(|c| c.patient_id.trim())
             .filter(|s| !s.is_empty())
             .collect();
-        let accounts: Vec<&str> = req
-            .candidates
-            .iter()
-            .map(|c| c.patient_account_number.trim())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let keys: Vec<&str> = accounts
-            .iter()
-            .map(|a| account_key(a))
-            .filter(|k| !k.is_empty())
-            .collect();
+        let (keys, zero_accounts) = account_probes(&req.candidates);
         let found = self
             .store
-            .find_patients(tenant, &ids, &accounts, &keys)
+            .find_patients(tenant, &ids, &zero_accounts, &keys)
             .await?;
         let directory = Directory::new(&found);
         let mut results: Vec<MatchResult> =
@@ -358,6 +348,23 @@ fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, Cla
         .collect()
 }
 
+/// What to look the candidates' account numbers up by: their keys (no
+/// leading zeros), which also find every patient with the same account
+/// number exactly, and, for the accounts that are all zeros (no key), the
+/// account numbers themselves. Half the index probes of looking up both.
+fn account_probes(candidates: &[MatchCandidate]) -> (Vec<&str>, Vec<&str>) {
+    let mut keys = Vec::new();
+    let mut zero_accounts = Vec::new();
+    for account in candidates.iter().map(|c| c.patient_account_number.trim()) {
+        match account_key(account) {
+            "" if !account.is_empty() => zero_accounts.push(account),
+            "" => {}
+            key => keys.push(key),
+        }
+    }
+    (keys, zero_accounts)
+}
+
 /// The directory patients found for one batch, indexed both ways.
 struct Directory<'a> {
     by_id: HashMap<&'a str, &'a DirectoryPatient>,
@@ -466,5 +473,30 @@ impl<'a> Directory<'a> {
             zeros_restored,
             ..result(outcome, &patient.patient_id, columns)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(account: &str) -> MatchCandidate {
+        MatchCandidate {
+            patient_account_number: account.to_string(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn accounts_are_looked_up_by_key_and_only_all_zero_accounts_as_written() {
+        let candidates = [
+            candidate(" 000123 "),
+            candidate("0000"),
+            candidate(""),
+            candidate("9"),
+        ];
+        let (keys, zero_accounts) = account_probes(&candidates);
+        assert_eq!(keys, vec!["123", "9"]);
+        assert_eq!(zero_accounts, vec!["0000"]);
     }
 }

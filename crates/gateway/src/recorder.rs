@@ -323,11 +323,12 @@ async fn finish_if_complete(
     if !rows::all_batches_recorded(conn, id).await? {
         return Ok(None);
     }
-    for lines in rows::duplicate_patients(conn, id).await? {
+    let (patients, duplicates) = rows::patients(conn, id).await?;
+    for lines in duplicates {
         let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
         rows::flag(conn, id, &lines, &Problem::duplicate_patient(&as_u32)).await?;
     }
-    let (summary, file_totals) = rows::summary(conn, id).await?;
+    let (summary, file_totals) = rows::summary(conn, id, patients).await?;
     rows::set_file_totals(conn, id, &file_totals).await?;
     imports::set_summary(conn, id, &summary).await?;
     imports::transition(conn, record, ImportStatus::ReadyForReview, ACTOR, None).await?;

@@ -221,19 +221,40 @@ pub async fn refresh_statistics(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Patients that appear on more than one importable line, with the lines.
-pub async fn duplicate_patients(
+/// The import's patients, in one pass over its rows: how many patients
+/// its lines name (whatever their status), and the lines of each patient
+/// named on more than one importable line. One grouping serves both, where
+/// a `count(DISTINCT ...)` in the summary sorted every row again.
+pub async fn patients(
     conn: &mut PgConnection,
     import: Uuid,
-) -> Result<Vec<Vec<i32>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT array_agg(line ORDER BY line) FROM import_rows
-          WHERE import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id IS NOT NULL
-          GROUP BY matched_patient_id HAVING count(*) > 1",
+) -> Result<(i64, Vec<Vec<i32>>), sqlx::Error> {
+    let (count, repeated): (i64, Vec<String>) = sqlx::query_as(
+        "WITH g AS MATERIALIZED (
+             SELECT matched_patient_id AS pid,
+                    count(*) FILTER (WHERE status IN ('valid', 'flagged')) AS importable
+               FROM import_rows
+              WHERE import_id = $1 AND matched_patient_id IS NOT NULL
+              GROUP BY matched_patient_id)
+         SELECT (SELECT count(*) FROM g),
+                COALESCE((SELECT array_agg(pid) FROM g WHERE importable > 1), '{}')",
     )
     .bind(import)
+    .fetch_one(&mut *conn)
+    .await?;
+    if repeated.is_empty() {
+        return Ok((count, Vec::new()));
+    }
+    let lines = sqlx::query_scalar(
+        "SELECT array_agg(line ORDER BY line) FROM import_rows
+          WHERE import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id = ANY($2)
+          GROUP BY matched_patient_id",
+    )
+    .bind(import)
+    .bind(&repeated)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok((count, lines))
 }
 
 /// Flags lines and appends a problem to each.
@@ -257,10 +278,12 @@ pub async fn flag(
 }
 
 /// Row counts by status, and balance totals over the valid rows; and the
-/// file's own totals ([`FileTotals`]), in the same one pass over the rows.
+/// file's own totals ([`FileTotals`]) with the count of [`patients`],
+/// in the same one pass over the rows.
 pub async fn summary(
     conn: &mut PgConnection,
     import: Uuid,
+    patients: i64,
 ) -> Result<(crate::store::imports::Summary, FileTotals), sqlx::Error> {
     let row = sqlx::query(
         "SELECT count(*) AS total,
@@ -271,8 +294,7 @@ pub async fn summary(
                 sum(patient_balance) FILTER (WHERE status = 'valid') AS patient,
                 sum(insurance_balance) FILTER (WHERE status = 'valid') AS insurance,
                 sum(patient_balance) AS file_balance,
-                sum(patient_balance) FILTER (WHERE patient_balance < 0) AS file_credits,
-                count(DISTINCT matched_patient_id) AS file_patients
+                sum(patient_balance) FILTER (WHERE patient_balance < 0) AS file_credits
            FROM import_rows WHERE import_id = $1",
     )
     .bind(import)
@@ -298,7 +320,7 @@ pub async fn summary(
         credit_total: row
             .try_get::<Option<Decimal>, _>("file_credits")?
             .unwrap_or_default(),
-        patient_count: row.try_get("file_patients")?,
+        patient_count: patients,
     };
     Ok((summary, file))
 }

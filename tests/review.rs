@@ -250,3 +250,41 @@ async fn aging_provider_and_location_travel_onto_the_bf_claim() -> anyhow::Resul
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_review_search_finds_a_row_by_line_by_account_number_and_by_matched_patient(
+) -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(40);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("search.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let rows = api.rows(&id, "valid").await?;
+    let row = &rows[rows.len() / 2];
+    let line = row["line"].as_i64().unwrap_or_default();
+    let account = row["values"]["patient_account_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let patient = row["patient_id"].as_str().unwrap_or_default().to_string();
+    assert!(!account.is_empty() && !patient.is_empty(), "{row}");
+    let found = |page: &str| -> Vec<i64> {
+        page.split("data-line=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect()
+    };
+    for query in [line.to_string(), account.clone(), patient.clone()] {
+        let page = api.get(&format!("/imports/{id}?q={query}")).await?;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(
+            found(&page.text).contains(&line),
+            "searching {query:?} should find line {line}"
+        );
+    }
+    let none = api.get(&format!("/imports/{id}?q=no-such-thing")).await?;
+    assert_eq!(found(&none.text), Vec::<i64>::new());
+    Ok(())
+}

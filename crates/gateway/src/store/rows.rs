@@ -573,7 +573,10 @@ pub async fn posting(
     ))
 }
 
-/// Rows found by a line number or an account number, by line.
+/// Rows found by a line number or an account number, by line; failing
+/// those, by the patient id the rows matched. The last has no index of its
+/// own (migration 0017) and reads the import's rows, so it is only tried
+/// when the first two find nothing.
 pub async fn search(
     pool: &PgPool,
     tenant: &str,
@@ -581,28 +584,43 @@ pub async fn search(
     query: &str,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
+    let query = query.trim();
+    let line: Option<i32> = query.parse().ok();
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    let line: Option<i32> = query.trim().parse().ok();
-    let found = sqlx::query_as(&format!(
+    let mut found: Vec<RowRecord> = sqlx::query_as(&format!(
         "SELECT {ROW_COLUMNS}
            FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2
-            AND (line = $3 OR account_number = $4 OR matched_patient_id = $4)
+          WHERE tenant_id = $1 AND import_id = $2 AND (line = $3 OR account_number = $4)
           ORDER BY line LIMIT $5"
     ))
     .bind(tenant)
     .bind(import)
     .bind(line)
-    .bind(query.trim())
+    .bind(query)
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
+    if found.is_empty() {
+        found = sqlx::query_as(&format!(
+            "SELECT {ROW_COLUMNS}
+               FROM import_rows
+              WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id = $3
+              ORDER BY line LIMIT $4"
+        ))
+        .bind(tenant)
+        .bind(import)
+        .bind(query)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(found)
 }
 
-/// Patients who got a BF claim from this import, for links to their
-/// claim histories.
+/// Up to `limit` patients who got a BF claim from this import, in the
+/// order of their first posted line, for links to their claim histories.
+/// Reads posted rows in line order (the primary key) until it has them.
 pub async fn posted_patients(
     pool: &PgPool,
     tenant: &str,
@@ -611,10 +629,15 @@ pub async fn posted_patients(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
     let found = sqlx::query_scalar(
-        "SELECT DISTINCT matched_patient_id FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id IS NOT NULL
-            AND (status = 'valid' OR (status = 'flagged' AND accepted)) AND not_posted IS NULL
-          ORDER BY 1 LIMIT $3",
+        "SELECT pid FROM (
+             SELECT DISTINCT ON (pid) pid, line FROM (
+                 SELECT matched_patient_id AS pid, line FROM import_rows
+                  WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id IS NOT NULL
+                    AND (status = 'valid' OR (status = 'flagged' AND accepted))
+                    AND not_posted IS NULL
+                  ORDER BY line LIMIT $3 * 2) posted
+              ORDER BY pid, line) firsts
+          ORDER BY line LIMIT $3",
     )
     .bind(tenant)
     .bind(import)

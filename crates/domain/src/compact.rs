@@ -81,7 +81,7 @@ pub fn pack(mut pairs: Vec<(Column, String)>) -> (u32, Vec<String>) {
 /// The texts of [`pack`] by column position (`None`: no text), up to the
 /// last column that has one; `None` when the mask and the texts disagree.
 pub fn unpack(mask: u32, texts: &[String]) -> Option<Vec<Option<&str>>> {
-    if mask.count_ones() as usize != texts.len() || mask >> Column::ALL.len() != 0 {
+    if !packed_rightly(mask, texts) {
         return None;
     }
     let width = (u32::BITS - mask.leading_zeros()) as usize;
@@ -97,6 +97,12 @@ pub fn unpack(mask: u32, texts: &[String]) -> Option<Vec<Option<&str>>> {
             })
             .collect(),
     )
+}
+
+/// Whether [`unpack`] takes these: one text per column named, and only
+/// template columns named. Checks without building anything.
+pub fn packed_rightly(mask: u32, texts: &[String]) -> bool {
+    mask.count_ones() as usize == texts.len() && mask >> Column::ALL.len() == 0
 }
 
 /// The text a list of `(column, text)` pairs holds for `column`.

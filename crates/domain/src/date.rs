@@ -94,7 +94,15 @@ pub fn parse_iso(cell: &str) -> Result<NaiveDate, DateError> {
     if !is_iso_shape(s) {
         return Err(DateError::NotIso);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| DateError::NoSuchDay)
+    // The shape is checked: the parts are digits, so only the calendar can
+    // refuse them. Read directly; a format string is parsed on every call.
+    let part = |range: std::ops::Range<usize>| s[range].parse::<u32>().ok();
+    match (part(0..4), part(5..7), part(8..10)) {
+        (Some(y), Some(m), Some(d)) => {
+            NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::NoSuchDay)
+        }
+        _ => Err(DateError::NoSuchDay),
+    }
 }
 
 /// Whether `s` is four digits, '-', two digits, '-', two digits.

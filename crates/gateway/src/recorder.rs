@@ -408,8 +408,8 @@ fn well_formed(event: &ImportEvent) -> bool {
         return true;
     };
     batch.rows.iter().all(|r| {
-        compact::unpack(r.cell_columns, &r.cells).is_some()
-            && compact::unpack(r.change_columns, &r.changes).is_some()
+        compact::packed_rightly(r.cell_columns, &r.cells)
+            && compact::packed_rightly(r.change_columns, &r.changes)
     })
 }
 

@@ -39,7 +39,9 @@ impl Events<'_> {
 
 /// A judged row as the recorder receives it, leaving out what follows from
 /// its cells (bf_domain::compact): `columns` are the header's, in order.
-pub fn row_result(row: &Row, columns: &[Option<Column>]) -> RowResult {
+/// Takes the row, whose texts move into the message instead of being
+/// copied.
+pub fn row_result(mut row: Row, columns: &[Option<Column>]) -> RowResult {
     let status = match row.status {
         RowStatus::Valid => bf_proto::imports::RowStatus::Valid,
         RowStatus::Flagged => bf_proto::imports::RowStatus::Flagged,
@@ -47,51 +49,56 @@ pub fn row_result(row: &Row, columns: &[Option<Column>]) -> RowResult {
         RowStatus::Skipped => bf_proto::imports::RowStatus::Skipped,
     };
     let amount = |c: Column| row.amount(c).map(|d| d.to_string()).unwrap_or_default();
-    let read: Vec<(Column, &str)> = Column::ALL
+    let (patient_balance, insurance_balance) = (
+        amount(Column::PatientBalance),
+        amount(Column::InsuranceBalance),
+    );
+    let read = Column::ALL
         .iter()
-        .filter_map(|c| Some((*c, row.raw.cells[c.index()].as_deref()?)))
-        .collect();
-    let (cell_columns, cells) =
-        compact::pack(read.iter().map(|(c, v)| (*c, v.to_string())).collect());
-    let (change_columns, changes) = compact::pack(compact::normalized_changes(
-        read.iter().copied(),
-        &row.normalized(),
-    ));
+        .filter_map(|c| Some((*c, row.raw.cells[c.index()].as_deref()?)));
+    let (change_columns, changes) =
+        compact::pack(compact::normalized_changes(read, &row.normalized()));
+    let raw = if compact::fields_follow_from_cells(&row.raw, columns) {
+        Vec::new()
+    } else {
+        std::mem::take(&mut row.raw.fields)
+    };
+    let line = row.line();
+    let (cell_columns, cells) = compact::pack(
+        Column::ALL
+            .into_iter()
+            .zip(std::mem::take(&mut row.raw.cells))
+            .filter_map(|(c, text)| Some((c, text?)))
+            .collect(),
+    );
     RowResult {
-        line: row.line(),
+        line,
         status: status as i32,
         values: Default::default(),
         cell_columns,
         cells,
-        patient_balance: amount(Column::PatientBalance),
-        insurance_balance: amount(Column::InsuranceBalance),
-        matched_patient_id: row.matched_patient_id.clone().unwrap_or_default(),
-        raw: if compact::fields_follow_from_cells(&row.raw, columns) {
-            Vec::new()
-        } else {
-            row.raw.fields.clone()
-        },
+        patient_balance,
+        insurance_balance,
+        matched_patient_id: row.matched_patient_id.unwrap_or_default(),
+        raw,
         normalized: Default::default(),
         normalized_changes: Default::default(),
         change_columns,
         changes,
-        prior: row
-            .prior
-            .as_ref()
-            .map(|p| bf_proto::claims::PriorBalanceForward {
-                patient_amount: p.patient_amount.to_string(),
-                insurance_amount: p.insurance_amount.to_string(),
-                date_of_service: p.date_of_service.to_string(),
-                import_id: p.import_id.clone(),
-                claims: p.claims,
-            }),
+        prior: row.prior.map(|p| bf_proto::claims::PriorBalanceForward {
+            patient_amount: p.patient_amount.to_string(),
+            insurance_amount: p.insurance_amount.to_string(),
+            date_of_service: p.date_of_service.to_string(),
+            import_id: p.import_id,
+            claims: p.claims,
+        }),
         problems: row
             .problems
-            .iter()
+            .into_iter()
             .map(|p| Problem {
                 code: p.code.as_str().to_string(),
-                column: p.column.clone(),
-                message: p.message.clone(),
+                column: p.column,
+                message: p.message,
             })
             .collect(),
     }

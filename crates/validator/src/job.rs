@@ -235,14 +235,20 @@ impl Parser {
                         rows = batch.len(),
                         bytes_read
                     );
+                    let count = batch.len();
+                    let mut statuses = Default::default();
                     async {
                         match_rows(&self.claims, &job.tenant_id, &job.import_id, &mut batch)
                             .await
                             .map_err(|s| JobError::Matching(s.code()))?;
+                        statuses = crate::metrics::by_status(&batch);
                         let event = Event::Batch(RowBatch {
                             seq,
                             bytes_read,
-                            rows: batch.iter().map(|row| row_result(row, &columns)).collect(),
+                            rows: batch
+                                .into_iter()
+                                .map(|row| row_result(row, &columns))
+                                .collect(),
                         });
                         let publishing = std::time::Instant::now();
                         confirm(unconfirmed.take()).await?;
@@ -252,9 +258,10 @@ impl Parser {
                     }
                     .instrument(batch_span)
                     .await?;
-                    crate::metrics::count_batch(&batch, started.elapsed());
-                    rows += batch.len() as u32;
-                    tracing::debug!(import_id = %job.import_id, seq, rows = batch.len(), "batch published");
+                    crate::metrics::count_rows(statuses);
+                    crate::metrics::batch_time(started.elapsed());
+                    rows += count as u32;
+                    tracing::debug!(import_id = %job.import_id, seq, rows = count, "batch published");
                     seq += 1;
                     if matches!(reading, Reading::Whole) && checkpoint_due(resume, seq) {
                         confirm(unconfirmed.take()).await?;

@@ -23,14 +23,23 @@ fn batches() -> &'static HistogramVec {
     })
 }
 
-/// Counts a published batch.
-pub fn count_batch(batch: &[Row], took: Duration) {
-    for status in RowStatus::ALL {
-        let n = batch.iter().filter(|r| r.status == status).count() as u64;
+/// A judged batch's rows by status, taken before the rows are consumed
+/// and counted ([`count_rows`]) only once the batch is published.
+pub fn by_status(batch: &[Row]) -> [u64; RowStatus::ALL.len()] {
+    RowStatus::ALL.map(|status| batch.iter().filter(|r| r.status == status).count() as u64)
+}
+
+/// Counts a published batch's rows, from [`by_status`].
+pub fn count_rows(counts: [u64; RowStatus::ALL.len()]) {
+    for (status, n) in RowStatus::ALL.into_iter().zip(counts) {
         if n > 0 {
             rows().with_label_values(&[status.as_str()]).inc_by(n);
         }
     }
+}
+
+/// Times judging, matching and publishing one batch.
+pub fn batch_time(took: Duration) {
     batches()
         .with_label_values(&["validate"])
         .observe(took.as_secs_f64());

@@ -324,9 +324,19 @@ async fn finish_if_complete(
         return Ok(None);
     }
     let (patients, duplicates) = rows::patients(conn, id).await?;
-    for lines in duplicates {
-        let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
-        rows::flag(conn, id, &lines, &Problem::duplicate_patient(&as_u32)).await?;
+    let problems: Vec<(Vec<i32>, Problem)> = duplicates
+        .into_iter()
+        .map(|lines| {
+            let as_u32: Vec<u32> = lines.iter().map(|l| *l as u32).collect();
+            (lines, Problem::duplicate_patient(&as_u32))
+        })
+        .collect();
+    let flagged: Vec<(i32, &Problem)> = problems
+        .iter()
+        .flat_map(|(lines, problem)| lines.iter().map(move |line| (*line, problem)))
+        .collect();
+    if !flagged.is_empty() {
+        rows::flag(conn, id, &flagged).await?;
     }
     let (summary, file_totals) = rows::summary(conn, id, patients).await?;
     rows::set_file_totals(conn, id, &file_totals).await?;

@@ -257,21 +257,27 @@ pub async fn patients(
     Ok((count, lines))
 }
 
-/// Flags lines and appends a problem to each.
+/// Flags lines, appending to each line its own problem: one statement for
+/// any number of lines, so a file where many patients repeat costs one
+/// round trip at the end of its parse, not one per patient.
 pub async fn flag(
     conn: &mut PgConnection,
     import: Uuid,
-    lines: &[i32],
-    problem: &Problem,
+    flagged: &[(i32, &Problem)],
 ) -> Result<(), sqlx::Error> {
-    let problem = serde_json::to_value(problem).unwrap_or_default();
+    let lines: Vec<i32> = flagged.iter().map(|(line, _)| *line).collect();
+    let problems: Vec<serde_json::Value> = flagged
+        .iter()
+        .map(|(_, p)| serde_json::to_value(p).unwrap_or_default())
+        .collect();
     sqlx::query(
-        "UPDATE import_rows SET status = 'flagged', problems = problems || jsonb_build_array($3::jsonb)
-          WHERE import_id = $1 AND line = ANY($2)",
+        "UPDATE import_rows r SET status = 'flagged', problems = r.problems || jsonb_build_array(f.problem)
+           FROM unnest($2::int[], $3::jsonb[]) AS f(line, problem)
+          WHERE r.import_id = $1 AND r.line = f.line",
     )
     .bind(import)
-    .bind(lines)
-    .bind(problem)
+    .bind(&lines)
+    .bind(&problems)
     .execute(conn)
     .await?;
     Ok(())

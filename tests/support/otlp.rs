@@ -48,26 +48,22 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Starts a receiver on a free loopback port.
+    /// Starts a receiver on a free loopback port. The port is bound once
+    /// and served from that socket: picking a free port, letting it go and
+    /// binding it again let another test's service take it in between (the
+    /// spans then went to that service, and this receiver never started).
     pub async fn start() -> anyhow::Result<Collector> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
         let store: SharedStore = Arc::new(Mutex::new(Store::new(1_000_000)));
         let service = bf_traceview::otlp::service(Arc::clone(&store));
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
         let task = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(service)
-                .serve(addr)
+                .serve_with_incoming(incoming)
                 .await;
         });
-        for _ in 0..50 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
         Ok(Collector {
             endpoint: format!("http://127.0.0.1:{port}"),
             store,

@@ -93,6 +93,12 @@ pub struct Record {
 pub trait RecordSource {
     /// The next record, or `None` at the end of the file.
     fn next_record(&mut self) -> Result<Option<Record>, FileError>;
+    /// The line of the next record and whether it is blank, checked as
+    /// [`RecordSource::next_record`] checks it but without keeping its
+    /// cells: planning a split reads every record of a big file once.
+    fn next_line(&mut self) -> Result<Option<(u64, bool)>, FileError> {
+        Ok(self.next_record()?.map(|r| (r.line, is_blank(&r.cells))))
+    }
     /// Bytes of the file consumed so far, for progress.
     fn bytes_read(&self) -> u64;
     /// True when a short record is normal rather than a sign of a missing
@@ -150,6 +156,19 @@ impl<R: Read> RecordSource for CsvSource<R> {
         let line = self.start_line();
         let cells = decode(&self.record, line)?;
         Ok(Some(Record { line, cells }))
+    }
+
+    fn next_line(&mut self) -> Result<Option<(u64, bool)>, FileError> {
+        if !self.csv.read_byte_record(&mut self.record)? {
+            return Ok(None);
+        }
+        let line = self.start_line();
+        let mut blank = true;
+        for field in self.record.iter() {
+            let text = std::str::from_utf8(field).map_err(|_| FileError::NotUtf8 { line })?;
+            blank &= text.trim().is_empty();
+        }
+        Ok(Some((line, blank)))
     }
 
     fn bytes_read(&self) -> u64 {
@@ -220,10 +239,10 @@ impl<S: RecordSource> ImportReader<S> {
     /// without mapping their cells (planning a split reads every row).
     pub fn next_row_line(&mut self) -> Result<Option<u64>, FileError> {
         loop {
-            match self.source.next_record()? {
+            match self.source.next_line()? {
                 None => return Ok(None),
-                Some(r) if is_blank(&r.cells) => continue,
-                Some(r) => return Ok(Some(r.line)),
+                Some((_, true)) => continue,
+                Some((line, false)) => return Ok(Some(line)),
             }
         }
     }

@@ -178,9 +178,12 @@ async fn approving_twice_and_redelivering_every_event_and_approval_still_makes_o
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_per_row(
-) -> anyhow::Result<()> {
+/// Starts a long Save (600 rows, 5 claims per call) and kills `service`
+/// once some claims, but not all, exist. Returns the caller, the import and
+/// its file, for the test to restart the service and check the outcome.
+async fn kill_in_the_middle_of_save(
+    service: &'static str,
+) -> anyhow::Result<(Stack, bf_e2e::api::Api, String, bf_e2e::files::Generated)> {
     let mut stack = Stack::start_with(Options {
         env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "5".into())],
     })
@@ -194,7 +197,6 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
     let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
     assert_eq!(answer.status, StatusCode::ACCEPTED);
 
-    // Wait until some, not all, claims exist; then crash claims.
     let valid = file.expected.valid;
     let mut at_kill = 0;
     for _ in 0..2000 {
@@ -204,22 +206,38 @@ async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    stack.kill("claims")?;
+    stack.kill(service)?;
     assert!(
         at_kill > 0 && at_kill < valid,
         "killed at {at_kill} of {valid}"
     );
+    Ok((stack, api, id, file))
+}
+
+/// The Save completes with exactly one claim per valid line.
+async fn assert_save_completes_once(
+    stack: &Stack,
+    api: &bf_e2e::api::Api,
+    id: &str,
+    file: &bf_e2e::files::Generated,
+) -> anyhow::Result<()> {
+    let valid = file.expected.valid;
+    let done = api
+        .wait_for(id, &["completed"], Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["claims_created"], serde_json::json!(valid));
+    assert_one_claim_per_valid_line(stack, id, valid, expected_lines(file)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_claims_service_in_the_middle_of_save_still_makes_one_claim_per_row(
+) -> anyhow::Result<()> {
+    let (mut stack, api, id, file) = kill_in_the_middle_of_save("claims").await?;
     let during = api.import(&id).await?;
     assert_eq!(during["status"], "approving");
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.restart("claims").await?;
-
-    let done = api
-        .wait_for(&id, &["completed"], Duration::from_secs(120))
-        .await?;
-    assert_eq!(done["claims_created"], serde_json::json!(valid));
-    assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
-    Ok(())
+    assert_save_completes_once(&stack, &api, &id, &file).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -229,40 +247,9 @@ async fn killing_the_gateway_in_the_middle_of_save_resumes_and_completes_a_long_
     // through the outbox as a fresh job (its checkpoint); with 5 claims per
     // call there are far more batches left than the delivery limit allows
     // redeliveries, so only a working checkpoint completes the Save.
-    let mut stack = Stack::start_with(Options {
-        env: vec![("BF_CLAIMS_BATCH_SIZE".into(), "5".into())],
-    })
-    .await?;
-    let api = stack.billing_lead(TENANT);
-    let file = generate(600);
-    api.load_patients(&file.patients).await?;
-    let id = api.upload("b.csv", &file.csv).await?;
-    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
-        .await?;
-    let answer = api.post(&format!("/v1/imports/{id}/approve")).await?;
-    assert_eq!(answer.status, StatusCode::ACCEPTED);
-
-    let valid = file.expected.valid;
-    let mut at_kill = 0;
-    for _ in 0..2000 {
-        at_kill = stack.claim_count(&id).await?;
-        if at_kill > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    stack.kill("gateway")?;
-    assert!(
-        at_kill > 0 && at_kill < valid,
-        "killed at {at_kill} of {valid}"
-    );
+    let (mut stack, api, id, file) = kill_in_the_middle_of_save("gateway").await?;
     stack.restart("gateway").await?;
-
-    let done = api
-        .wait_for(&id, &["completed"], Duration::from_secs(120))
-        .await?;
-    assert_eq!(done["claims_created"], serde_json::json!(valid));
-    assert_one_claim_per_valid_line(&stack, &id, valid, expected_lines(&file)).await?;
+    assert_save_completes_once(&stack, &api, &id, &file).await?;
     assert!(
         stack
             .logs()

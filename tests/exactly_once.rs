@@ -524,3 +524,101 @@ async fn the_same_file_uploaded_and_saved_twice_never_doubles_a_balance() -> any
     assert_eq!(refused_rows.len() as i64, valid);
     Ok(())
 }
+
+/// A row event as a validator publishes it: `lines` with the given
+/// patient balance, numbered `seq` within the parse.
+fn row_batch(import_id: &str, seq: u32, lines: &[u32], balance: &str) -> Vec<u8> {
+    use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult, RowStatus};
+    use prost::Message as _;
+    let rows = lines
+        .iter()
+        .map(|&line| RowResult {
+            line,
+            status: RowStatus::Valid as i32,
+            patient_balance: balance.into(),
+            // The account number and the patient balance, packed by column.
+            cell_columns: 1 | 1 << 5,
+            cells: vec![format!("A-{line}"), balance.into()],
+            ..Default::default()
+        })
+        .collect();
+    ImportEvent {
+        tenant_id: TENANT.into(),
+        import_id: import_id.into(),
+        event: Some(Event::Batch(RowBatch {
+            seq,
+            bytes_read: 0,
+            rows,
+        })),
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_that_repeats_recorded_lines_under_another_number_records_each_line_once(
+) -> anyhow::Result<()> {
+    use bf_proto::imports::{import_event::Event, ImportEvent, ParseCompleted};
+    use prost::Message as _;
+    let mut stack = Stack::start().await?;
+    // No validator: this test plays it, so the import stays queued until
+    // its events arrive.
+    stack.kill("validator")?;
+    let api = stack.billing_lead(TENANT);
+    let id = api.upload("b.csv", &generate(3).csv).await?;
+
+    let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    let completed = ImportEvent {
+        tenant_id: TENANT.into(),
+        import_id: id.clone(),
+        event: Some(Event::Completed(ParseCompleted {
+            batches: 2,
+            rows: 4,
+        })),
+    }
+    .encode_to_vec();
+    // Line 3 comes again in a batch of another number, as from a plan
+    // redone with other chunk sizes; it is recorded once.
+    for event in [
+        row_batch(&id, 0, &[2, 3], "10.00"),
+        row_batch(&id, 1, &[3, 4], "99.00"),
+        completed,
+    ] {
+        channel
+            .basic_publish(
+                "bf.imports",
+                "events",
+                BasicPublishOptions::default(),
+                &event,
+                BasicProperties::default(),
+            )
+            .await?
+            .await?;
+    }
+    let reviewed = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(60))
+        .await?;
+    assert_eq!(reviewed["counts"]["total"], 3, "{reviewed}");
+    let lines: Vec<(i32, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT line, patient_balance FROM import_rows WHERE import_id = $1::uuid ORDER BY line",
+    )
+    .bind(&id)
+    .fetch_all(&stack.gateway_db)
+    .await?;
+    let ten = rust_decimal::Decimal::new(1000, 2);
+    let ninety_nine = rust_decimal::Decimal::new(9900, 2);
+    // Batches are recorded side by side: either may have come first.
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], (2, ten));
+    assert!(
+        lines[1] == (3, ten) || lines[1] == (3, ninety_nine),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], (4, ninety_nine));
+    assert!(
+        stack.logs().contains("batch repeats recorded lines"),
+        "the repeated line did not take the careful insert"
+    );
+    conn.close(200, "done").await?;
+    Ok(())
+}

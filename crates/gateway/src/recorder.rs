@@ -182,6 +182,7 @@ async fn record_batch(
     import_id: Uuid,
     batch: &RowBatch,
 ) -> Result<bool, sqlx::Error> {
+    let mut lines = rows::Lines::New;
     loop {
         let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
         let Some(status) = imports::share_lock(&mut tx, tenant, import_id).await? else {
@@ -202,7 +203,17 @@ async fn record_batch(
         let (seq, count) = (batch.seq as i32, batch.rows.len() as i32);
         if rows::mark_batch(&mut tx, import_id, seq, count, batch.bytes_read as i64).await? {
             let new_rows: Vec<NewRow> = batch.rows.iter().map(new_row).collect();
-            rows::insert(&mut tx, tenant, import_id, &new_rows).await?;
+            match rows::insert(&mut tx, tenant, import_id, &new_rows, lines).await {
+                Err(e) if lines == rows::Lines::New && rows::is_recorded_line(&e) => {
+                    // Another batch carried some of these lines: again,
+                    // leaving those alone (the transaction is aborted).
+                    tx.rollback().await?;
+                    tracing::info!(%import_id, batch_seq = seq, "batch repeats recorded lines");
+                    lines = rows::Lines::MaybeRecorded;
+                    continue;
+                }
+                result => result?,
+            };
         }
         tx.commit().await?;
         return Ok(true);

@@ -525,11 +525,21 @@ async fn the_same_file_uploaded_and_saved_twice_never_doubles_a_balance() -> any
     Ok(())
 }
 
-/// A row event as a validator publishes it: `lines` with the given
-/// patient balance, numbered `seq` within the parse.
-fn row_batch(import_id: &str, seq: u32, lines: &[u32], balance: &str) -> Vec<u8> {
-    use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult, RowStatus};
+/// An import event as a validator publishes it.
+fn import_event(import_id: &str, event: bf_proto::imports::import_event::Event) -> Vec<u8> {
     use prost::Message as _;
+    bf_proto::imports::ImportEvent {
+        tenant_id: TENANT.into(),
+        import_id: import_id.into(),
+        event: Some(event),
+    }
+    .encode_to_vec()
+}
+
+/// A batch of `lines` with the given patient balance, numbered `seq`
+/// within the parse.
+fn row_batch(import_id: &str, seq: u32, lines: &[u32], balance: &str) -> Vec<u8> {
+    use bf_proto::imports::{import_event::Event, RowBatch, RowResult, RowStatus};
     let rows = lines
         .iter()
         .map(|&line| RowResult {
@@ -542,23 +552,18 @@ fn row_batch(import_id: &str, seq: u32, lines: &[u32], balance: &str) -> Vec<u8>
             ..Default::default()
         })
         .collect();
-    ImportEvent {
-        tenant_id: TENANT.into(),
-        import_id: import_id.into(),
-        event: Some(Event::Batch(RowBatch {
-            seq,
-            bytes_read: 0,
-            rows,
-        })),
-    }
-    .encode_to_vec()
+    let batch = RowBatch {
+        seq,
+        bytes_read: 0,
+        rows,
+    };
+    import_event(import_id, Event::Batch(batch))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_that_repeats_recorded_lines_under_another_number_records_each_line_once(
 ) -> anyhow::Result<()> {
-    use bf_proto::imports::{import_event::Event, ImportEvent, ParseCompleted};
-    use prost::Message as _;
+    use bf_proto::imports::{import_event::Event, ParseCompleted};
     let mut stack = Stack::start().await?;
     // No validator: this test plays it, so the import stays queued until
     // its events arrive.
@@ -568,15 +573,13 @@ async fn a_batch_that_repeats_recorded_lines_under_another_number_records_each_l
 
     let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
     let channel = conn.create_channel().await?;
-    let completed = ImportEvent {
-        tenant_id: TENANT.into(),
-        import_id: id.clone(),
-        event: Some(Event::Completed(ParseCompleted {
+    let completed = import_event(
+        &id,
+        Event::Completed(ParseCompleted {
             batches: 2,
             rows: 4,
-        })),
-    }
-    .encode_to_vec();
+        }),
+    );
     // Line 3 comes again in a batch of another number, as from a plan
     // redone with other chunk sizes; it is recorded once.
     for event in [

@@ -448,8 +448,10 @@ async fn a_client_that_stalls_or_trickles_its_headers_or_upload_is_cut_off() -> 
 
     // Half a head, then nothing: the connection is closed.
     let address = stack.gateway_url.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(address).await?;
+    // The server's clock starts when it accepts the connection, so ours
+    // starts before we connect: this way our measure can only be longer.
     let started = Instant::now();
+    let mut socket = tokio::net::TcpStream::connect(address).await?;
     socket
         .write_all(b"POST /v1/imports/patient-balances HTTP/1.1\r\nHost: x\r\nAuthoriz")
         .await?;

@@ -228,9 +228,10 @@ pub async fn insert(
     const INSERT: &str =
         "INSERT INTO import_rows (import_id, tenant_id, line, status, cell_values, changed_values,
                                   patient_balance, insurance_balance, matched_patient_id,
-                                  account_number, problems, raw, normalized, prior)
+                                  account_number, account_key, problems, raw, normalized, prior)
          SELECT $1, $2, r.line, r.status, r.cell_values, r.changed_values,
                 r.patient_balance, r.insurance_balance, r.matched_patient_id, r.account_number,
+                import_row_account_key($1, r.account_number),
                 COALESCE(r.problems, '[]'), COALESCE(r.raw, '[]'), COALESCE(r.normalized, '{}'),
                 r.prior
            FROM UNNEST($3::import_row_in[]) AS r";
@@ -623,8 +624,9 @@ pub async fn posting(
     ))
 }
 
-/// Rows found by a line number or an account number, by line; failing
-/// those, by the patient id the rows matched. The last has no index of its
+/// Rows found by a line number or an account number (through its hashed
+/// key, migration 0018), by line; failing those, by the patient id the
+/// rows matched. The last has no index of its
 /// own (migration 0017) and reads the import's rows, so it is only tried
 /// when the first two find nothing.
 pub async fn search(
@@ -640,7 +642,8 @@ pub async fn search(
     let mut found: Vec<RowRecord> = sqlx::query_as(&format!(
         "SELECT {ROW_COLUMNS}
            FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2 AND (line = $3 OR account_number = $4)
+          WHERE tenant_id = $1 AND import_id = $2
+            AND (line = $3 OR (account_key = import_row_account_key($2, $4) AND account_number = $4))
           ORDER BY line LIMIT $5"
     ))
     .bind(tenant)

@@ -288,3 +288,61 @@ async fn the_review_search_finds_a_row_by_line_by_account_number_and_by_matched_
     assert_eq!(found(&none.text), Vec::<i64>::new());
     Ok(())
 }
+
+/// Every row of an import, by status, as the review API shows them.
+async fn every_row(api: &bf_e2e::api::Api, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut all = Vec::new();
+    for status in ["valid", "flagged", "invalid", "skipped"] {
+        all.extend(api.rows(id, status).await?);
+    }
+    Ok(all)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_recorded_before_their_texts_were_packed_read_back_the_same() -> anyhow::Result<()> {
+    use bf_domain::{compact, Column};
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(30);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("legacy.csv", &file.csv).await?;
+    api.wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let before = every_row(&api, &id).await?;
+    assert_eq!(before.len(), 30);
+
+    // Each row rewritten as a gateway before migration 0019 stored it: its
+    // cells and the changes normalizing made as text arrays by column.
+    for row in &before {
+        let text = |map: &str, c: Column| row[map][c.name()].as_str().map(str::to_string);
+        let cells: Vec<Option<String>> = Column::ALL.iter().map(|c| text("values", *c)).collect();
+        let read: Vec<(Column, String)> = Column::ALL
+            .iter()
+            .filter_map(|c| Some((*c, text("values", *c)?)))
+            .collect();
+        let normalized: Vec<(Column, String)> = Column::ALL
+            .iter()
+            .filter_map(|c| Some((*c, text("normalized", *c)?)))
+            .collect();
+        let mut changes: Vec<Option<String>> = vec![None; Column::ALL.len()];
+        for (c, v) in
+            compact::normalized_changes(read.iter().map(|(c, v)| (*c, v.as_str())), &normalized)
+        {
+            changes[c.index()] = Some(v);
+        }
+        let done = sqlx::query(
+            "UPDATE import_rows SET cells = NULL, changes = NULL, cell_values = $3, changed_values = $4
+              WHERE import_id = $1::uuid AND line = $2",
+        )
+        .bind(&id)
+        .bind(row["line"].as_i64().unwrap_or_default() as i32)
+        .bind(&cells)
+        .bind(&changes)
+        .execute(&stack.gateway_db)
+        .await?;
+        assert_eq!(done.rows_affected(), 1);
+    }
+
+    assert_eq!(every_row(&api, &id).await?, before);
+    Ok(())
+}

@@ -6,6 +6,7 @@ pub mod dead_letters;
 pub mod imports;
 pub mod ops;
 pub mod outbox;
+pub mod packed;
 pub mod profiles;
 pub mod retention;
 pub mod rows;

@@ -311,7 +311,7 @@ async fn rows_recorded_before_their_texts_were_packed_read_back_the_same() -> an
     let before = every_row(&api, &id).await?;
     assert_eq!(before.len(), 30);
 
-    // Each row rewritten as a gateway before migration 0019 stored it: its
+    // Each row rewritten as a gateway before migration 0018 stored it: its
     // cells and the changes normalizing made as text arrays by column.
     for row in &before {
         let text = |map: &str, c: Column| row[map][c.name()].as_str().map(str::to_string);

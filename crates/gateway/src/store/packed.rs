@@ -1,5 +1,5 @@
 //! A row's texts by template column (its cells, or the changes normalizing
-//! made to them) as one `bytea` (migration 0019) instead of a `text[]`.
+//! made to them) as one `bytea` (migration 0018) instead of a `text[]`.
 //! PostgreSQL built an array of 17 slots from every row's cells on the way
 //! in, about a tenth of what it spent recording a big import; a `bytea` it
 //! copies as it comes. Only this gateway reads the texts back (for review

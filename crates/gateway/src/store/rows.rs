@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 use uuid::Uuid;
 
 /// A row as the recorder stores it, borrowing the event it arrived in.
-/// Sent to PostgreSQL as one `import_row_packed` record (migration 0019),
+/// Sent to PostgreSQL as one `import_row_packed` record (migration 0018),
 /// a batch as one array of them.
 pub struct NewRow<'a> {
     pub line: i32,
@@ -128,8 +128,8 @@ pub struct RowRecord {
     pub not_posted: Option<String>,
 }
 
-/// A row as stored; see migrations 0012, 0015 and 0019. Rows recorded
-/// before 0019 have their texts in `cell_values` and `changed_values`.
+/// A row as stored; see migrations 0012, 0015 and 0018. Rows recorded
+/// before 0018 have their texts in `cell_values` and `changed_values`.
 #[derive(sqlx::FromRow)]
 struct StoredRow {
     line: i32,
@@ -242,10 +242,9 @@ pub async fn insert(
     const INSERT: &str =
         "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, changes,
                                   patient_balance, insurance_balance, matched_patient_id,
-                                  account_number, account_key, problems, raw, normalized, prior)
+                                  account_number, problems, raw, normalized, prior)
          SELECT $1, $2, r.line, r.status, r.cells, r.changes,
                 r.patient_balance, r.insurance_balance, r.matched_patient_id, r.account_number,
-                import_row_account_key($1, r.account_number),
                 COALESCE(r.problems, '[]'), COALESCE(r.raw, '[]'), COALESCE(r.normalized, '{}'),
                 r.prior
            FROM UNNEST($3::import_row_packed[]) AS r";
@@ -638,9 +637,8 @@ pub async fn posting(
     ))
 }
 
-/// Rows found by a line number or an account number (through its hashed
-/// key, migration 0018), by line; failing those, by the patient id the
-/// rows matched. The last has no index of its
+/// Rows found by a line number or an account number, by line; failing
+/// those, by the patient id the rows matched. The last has no index of its
 /// own (migration 0017) and reads the import's rows, so it is only tried
 /// when the first two find nothing.
 pub async fn search(
@@ -656,8 +654,7 @@ pub async fn search(
     let mut found: Vec<RowRecord> = sqlx::query_as(&format!(
         "SELECT {ROW_COLUMNS}
            FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2
-            AND (line = $3 OR (account_key = import_row_account_key($2, $4) AND account_number = $4))
+          WHERE tenant_id = $1 AND import_id = $2 AND (line = $3 OR account_number = $4)
           ORDER BY line LIMIT $5"
     ))
     .bind(tenant)

@@ -6,7 +6,6 @@ pub mod dead_letters;
 pub mod imports;
 pub mod ops;
 pub mod outbox;
-pub mod packed;
 pub mod profiles;
 pub mod retention;
 pub mod rows;

@@ -1,6 +1,5 @@
 //! Per-row results of an import.
 
-use crate::store::packed::{self, Packed};
 use bf_domain::{compact, Column, Problem, RowStatus};
 use bf_runtime::db;
 use rust_decimal::Decimal;
@@ -12,8 +11,8 @@ use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 use uuid::Uuid;
 
 /// A row as the recorder stores it, borrowing the event it arrived in.
-/// Sent to PostgreSQL as one `import_row_packed` record (migration 0018),
-/// a batch as one array of them.
+/// Sent to PostgreSQL as one `import_row_in` record (migration 0015), a
+/// batch as one array of them.
 pub struct NewRow<'a> {
     pub line: i32,
     pub status: RowStatus,
@@ -61,13 +60,13 @@ fn positioned(values: &[Option<String>]) -> impl Iterator<Item = (Column, &str)>
 
 impl sqlx::Type<Postgres> for NewRow<'_> {
     fn type_info() -> PgTypeInfo {
-        PgTypeInfo::with_name("import_row_packed")
+        PgTypeInfo::with_name("import_row_in")
     }
 }
 
 impl PgHasArrayType for NewRow<'_> {
     fn array_type_info() -> PgTypeInfo {
-        PgTypeInfo::with_name("_import_row_packed")
+        PgTypeInfo::with_name("_import_row_in")
     }
 }
 
@@ -78,8 +77,8 @@ impl sqlx::Encode<'_, Postgres> for NewRow<'_> {
         record
             .encode(self.line)?
             .encode(self.status.as_str())?
-            .encode(Packed(&self.cells))?
-            .encode(self.changes.as_deref().map(Packed))?
+            .encode(&self.cells)?
+            .encode(&self.changes)?
             .encode(self.patient_balance)?
             .encode(self.insurance_balance)?
             .encode(self.matched_patient_id)?
@@ -128,15 +127,12 @@ pub struct RowRecord {
     pub not_posted: Option<String>,
 }
 
-/// A row as stored; see migrations 0012, 0015 and 0018. Rows recorded
-/// before 0018 have their texts in `cell_values` and `changed_values`.
+/// A row as stored; see migrations 0012 and 0015.
 #[derive(sqlx::FromRow)]
 struct StoredRow {
     line: i32,
     status: String,
-    cells: Option<Vec<u8>>,
-    changes: Option<Vec<u8>>,
-    cell_values: Option<Vec<Option<String>>>,
+    cell_values: Vec<Option<String>>,
     patient_balance: Option<Decimal>,
     insurance_balance: Option<Decimal>,
     matched_patient_id: Option<String>,
@@ -152,23 +148,13 @@ struct StoredRow {
 impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         let s = StoredRow::from_row(row)?;
-        let unpacked =
-            |bytes: &[u8]| packed::read(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)));
-        let cell_values = match &s.cells {
-            Some(bytes) => unpacked(bytes)?,
-            None => s.cell_values.unwrap_or_default(),
-        };
-        let changed_values = match &s.changes {
-            Some(bytes) => Some(unpacked(bytes)?),
-            None => s.changed_values,
-        };
-        let normalized = match &changed_values {
+        let normalized = match &s.changed_values {
             Some(changes) => {
                 let changes: Vec<(Column, String)> = positioned(changes)
                     .map(|(c, v)| (c, v.to_string()))
                     .collect();
                 text_map(compact::restore_normalized(
-                    positioned(&cell_values),
+                    positioned(&s.cell_values),
                     &changes,
                 ))
             }
@@ -177,7 +163,7 @@ impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
         Ok(RowRecord {
             line: s.line,
             status: s.status,
-            cells: text_map(positioned(&cell_values)),
+            cells: text_map(positioned(&s.cell_values)),
             patient_balance: s.patient_balance,
             insurance_balance: s.insurance_balance,
             matched_patient_id: s.matched_patient_id,
@@ -240,14 +226,14 @@ pub async fn insert(
     lines: Lines,
 ) -> Result<u64, sqlx::Error> {
     const INSERT: &str =
-        "INSERT INTO import_rows (import_id, tenant_id, line, status, cells, changes,
+        "INSERT INTO import_rows (import_id, tenant_id, line, status, cell_values, changed_values,
                                   patient_balance, insurance_balance, matched_patient_id,
                                   account_number, problems, raw, normalized, prior)
-         SELECT $1, $2, r.line, r.status, r.cells, r.changes,
+         SELECT $1, $2, r.line, r.status, r.cell_values, r.changed_values,
                 r.patient_balance, r.insurance_balance, r.matched_patient_id, r.account_number,
                 COALESCE(r.problems, '[]'), COALESCE(r.raw, '[]'), COALESCE(r.normalized, '{}'),
                 r.prior
-           FROM UNNEST($3::import_row_packed[]) AS r";
+           FROM UNNEST($3::import_row_in[]) AS r";
     let statement = match lines {
         Lines::New => std::borrow::Cow::Borrowed(INSERT),
         Lines::MaybeRecorded => format!("{INSERT} ON CONFLICT (import_id, line) DO NOTHING").into(),
@@ -391,7 +377,7 @@ pub async fn summary(
 
 /// The columns a [`RowRecord`] is read from.
 const ROW_COLUMNS: &str =
-    "line, status, cells, changes, cell_values, patient_balance, insurance_balance, matched_patient_id,
+    "line, status, cell_values, patient_balance, insurance_balance, matched_patient_id,
      problems, raw, normalized, changed_values, prior, accepted, not_posted";
 
 /// A page of a tenant's import rows, by line, optionally of one status.

@@ -21,8 +21,12 @@ pub struct RawRow {
     /// How many fields the row had, to compare with the header's width.
     pub field_count: usize,
     pub header_width: usize,
-    /// Every cell in file order, as read (for the error report).
+    /// Every cell in file order, as read (for the error report); empty
+    /// when `fields_are_cells`.
     pub fields: Vec<String>,
+    /// The line's fields are its cells, in the header's order, and were
+    /// moved there (see bf_domain::compact::fields_follow_from_cells).
+    pub fields_are_cells: bool,
 }
 
 impl RawRow {
@@ -247,9 +251,17 @@ impl<S: RecordSource> ImportReader<S> {
         }
     }
 
-    fn map(&self, line: u64, values: Vec<String>) -> RawRow {
+    fn map(&self, line: u64, mut values: Vec<String>) -> RawRow {
         let field_count = values.len();
         let mut cells: [Option<String>; Column::ALL.len()] = Default::default();
+        let fields_are_cells = self.fields_are_cells(&values);
+        if fields_are_cells {
+            for (value, column) in values.drain(..).zip(self.header.positions()) {
+                if let Some(column) = column {
+                    cells[column.index()] = Some(value);
+                }
+            }
+        }
         for (value, column) in values.iter().zip(self.header.positions()) {
             if let Some(column) = column {
                 cells[column.index()] = Some(unguard(value).to_string());
@@ -265,7 +277,25 @@ impl<S: RecordSource> ImportReader<S> {
             field_count,
             header_width: self.header.width(),
             fields: values,
+            fields_are_cells,
         }
+    }
+
+    /// Whether a line's fields are its cells exactly: one per header
+    /// column, each of a different template column, none guarded. Their
+    /// texts then move into the cells rather than being kept twice (a
+    /// copy and a free of every cell of a million-row file).
+    fn fields_are_cells(&self, values: &[String]) -> bool {
+        let positions = self.header.positions();
+        let mut seen = 0u32;
+        values.len() == positions.len()
+            && values.iter().zip(positions).all(|(value, column)| {
+                let Some(column) = column else { return false };
+                let bit = 1u32 << column.index();
+                let first = seen & bit == 0;
+                seen |= bit;
+                first && unguard(value).len() == value.len()
+            })
     }
 }
 

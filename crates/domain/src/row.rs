@@ -155,17 +155,39 @@ impl Row {
     /// The row's values as stored and sent on: amounts as `1234.50`, dates
     /// as `YYYY-MM-DD`, text trimmed; absent or unparseable cells omitted.
     pub fn normalized(&self) -> Vec<(Column, String)> {
-        let mut out = Vec::new();
-        for column in Column::ALL {
-            if let Some(v) = self.amount(column) {
-                out.push((column, v.to_string()));
-            } else if let Some(d) = self.date(column) {
-                out.push((column, d.to_string()));
-            } else if !is_amount(column) && !is_date(column) && !self.raw.cell(column).is_empty() {
-                out.push((column, self.raw.cell(column).to_string()));
-            }
+        let mut scratch = String::new();
+        Column::ALL
+            .into_iter()
+            .filter_map(|column| {
+                let text = self.normalized_text(column, &mut scratch)?;
+                Some((column, text.to_string()))
+            })
+            .collect()
+    }
+
+    /// One column's value as [`Row::normalized`] gives it, borrowed from
+    /// the cell when it is the cell trimmed, else formatted into
+    /// `scratch`. Comparing every row's values with its cells
+    /// (bf_domain::compact) built a string per value only to drop it.
+    pub fn normalized_text<'a>(
+        &'a self,
+        column: Column,
+        scratch: &'a mut String,
+    ) -> Option<&'a str> {
+        use std::fmt::Write as _;
+        scratch.clear();
+        if let Some(v) = self.amount(column) {
+            // Writing into a String cannot fail.
+            let _ = write!(scratch, "{v}");
+            Some(scratch.as_str())
+        } else if let Some(d) = self.date(column) {
+            let _ = write!(scratch, "{d}");
+            Some(scratch.as_str())
+        } else if !is_amount(column) && !is_date(column) && !self.raw.cell(column).is_empty() {
+            Some(self.raw.cell(column))
+        } else {
+            None
         }
-        out
     }
 
     /// Records what the patient directory said about this row.

@@ -53,11 +53,7 @@ pub fn row_result(mut row: Row, columns: &[Option<Column>]) -> RowResult {
         amount(Column::PatientBalance),
         amount(Column::InsuranceBalance),
     );
-    let read = Column::ALL
-        .iter()
-        .filter_map(|c| Some((*c, row.raw.cells[c.index()].as_deref()?)));
-    let (change_columns, changes) =
-        compact::pack(compact::normalized_changes(read, &row.normalized()));
+    let (change_columns, changes) = compact::pack(compact::row_changes(&row));
     let raw = if compact::fields_follow_from_cells(&row.raw, columns) {
         Vec::new()
     } else {

@@ -1,8 +1,8 @@
 //! Times what the validator does to every row before matching, on a file
 //! of the bench's shape, with no services: reading and mapping the cells,
 //! judging the row, and working out which normalized values must travel
-//! (bf_domain::compact), the two ways the crate offers. Both ways run in
-//! turn in one process, so the machine's drift falls on both alike.
+//! (bf_domain::compact). Both passes run in turn in one process, so the
+//! machine's drift falls on both alike.
 //!
 //! `cargo run --release -p bf-domain --example judge_rows -- FILE [ROUNDS]`
 //! (FILE as `deploy/local/generate` writes it).
@@ -11,7 +11,6 @@ use bf_domain::compact;
 use bf_domain::options::ParseOptions;
 use bf_domain::reader::ImportReader;
 use bf_domain::row::Row;
-use bf_domain::Column;
 use std::time::{Duration, Instant};
 
 /// Errors end the example with their message.
@@ -23,22 +22,15 @@ fn main() -> Result<(), Failure> {
     let rounds: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(3);
     let text = std::fs::read(&path)?;
     let options = ParseOptions::default();
-    let (mut read, mut built, mut compared) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut read, mut compared) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         read.push(pass(&text, &options, |_| 0)?);
-        built.push(pass(&text, &options, |row| {
-            let cells = Column::ALL
-                .iter()
-                .filter_map(|c| Some((*c, row.raw.cells[c.index()].as_deref()?)));
-            compact::normalized_changes(cells, &row.normalized()).len()
-        })?);
         compared.push(pass(&text, &options, |row| {
             compact::row_changes(row).len()
         })?);
     }
     report("read and judge only", &read);
-    report("+ changes from every value built", &built);
-    report("+ changes by comparing in place", &compared);
+    report("+ the changes to send", &compared);
     Ok(())
 }
 

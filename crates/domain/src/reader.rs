@@ -185,6 +185,10 @@ impl<R: Read> RecordSource for CsvSource<R> {
 pub struct ImportReader<S: RecordSource> {
     source: S,
     header: HeaderMap,
+    /// Every header is read as a template column (the header map has no
+    /// two alike), so a line of full width can have its fields moved into
+    /// its cells; see [`ImportReader::fields_are_cells`].
+    every_header_a_column: bool,
 }
 
 impl<R: Read> ImportReader<CsvSource<R>> {
@@ -209,7 +213,12 @@ impl<S: RecordSource> ImportReader<S> {
                 }
             }
         };
-        Ok(ImportReader { source, header })
+        let every_header_a_column = header.positions().iter().all(Option::is_some);
+        Ok(ImportReader {
+            source,
+            header,
+            every_header_a_column,
+        })
     }
 
     /// The header mapping that was detected.
@@ -255,16 +264,18 @@ impl<S: RecordSource> ImportReader<S> {
         let field_count = values.len();
         let mut cells: [Option<String>; Column::ALL.len()] = Default::default();
         let fields_are_cells = self.fields_are_cells(&values);
+        let positions = self.header.positions();
         if fields_are_cells {
-            for (value, column) in values.drain(..).zip(self.header.positions()) {
+            for (value, column) in values.drain(..).zip(positions) {
                 if let Some(column) = column {
                     cells[column.index()] = Some(value);
                 }
             }
-        }
-        for (value, column) in values.iter().zip(self.header.positions()) {
-            if let Some(column) = column {
-                cells[column.index()] = Some(unguard(value).to_string());
+        } else {
+            for (value, column) in values.iter().zip(positions) {
+                if let Some(column) = column {
+                    cells[column.index()] = Some(unguard(value).to_string());
+                }
             }
         }
         for column in self.header.positions().iter().skip(field_count).flatten() {
@@ -281,21 +292,16 @@ impl<S: RecordSource> ImportReader<S> {
         }
     }
 
-    /// Whether a line's fields are its cells exactly: one per header
-    /// column, each of a different template column, none guarded. Their
-    /// texts then move into the cells rather than being kept twice (a
-    /// copy and a free of every cell of a million-row file).
+    /// Whether a line's fields are its cells exactly: every header a
+    /// column, one field per header, none Excel-guarded. Their texts then
+    /// move into the cells rather than being kept twice (a copy and a
+    /// free of every cell of a million-row file).
     fn fields_are_cells(&self, values: &[String]) -> bool {
-        let positions = self.header.positions();
-        let mut seen = 0u32;
-        values.len() == positions.len()
-            && values.iter().zip(positions).all(|(value, column)| {
-                let Some(column) = column else { return false };
-                let bit = 1u32 << column.index();
-                let first = seen & bit == 0;
-                seen |= bit;
-                first && unguard(value).len() == value.len()
-            })
+        self.every_header_a_column
+            && values.len() == self.header.width()
+            && values
+                .iter()
+                .all(|value| unguard(value).len() == value.len())
     }
 }
 

@@ -11,6 +11,7 @@
 
 #![no_main]
 
+use bf_domain::compact;
 use bf_domain::date::{self, DateFormat};
 use bf_domain::money::{self, DecimalStyle};
 use bf_domain::open::open_text;
@@ -113,11 +114,9 @@ fn read_all(input: impl Read, options: &ParseOptions) -> Outcome {
         assert_eq!(raw.header_width, width);
         // A line whose fields are its cells has them moved there.
         let fields: Vec<String> = if raw.fields_are_cells {
-            let positions = reader.header().positions();
-            positions
-                .iter()
-                .map(|c| c.and_then(|c| raw.cells[c.index()].clone()).unwrap_or_default())
-                .collect()
+            compact::fields_from_cells(reader.header().positions(), |c| {
+                raw.cells[c.index()].as_deref()
+            })
         } else {
             raw.fields.clone()
         };

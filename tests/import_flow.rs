@@ -237,7 +237,7 @@ async fn uploads_are_accepted_as_multipart_with_location_size_and_sha256() -> an
         "file",
         reqwest::multipart::Part::text(file.csv.clone()).file_name("export.csv"),
     );
-    let response = reqwest::Client::new()
+    let response = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
         .multipart(form)

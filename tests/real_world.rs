@@ -261,7 +261,7 @@ async fn a_corpus_of_real_world_exports_reads_every_line_as_expected() -> anyhow
     let stack = Stack::start().await?;
     let api = stack.billing_lead(TENANT);
     api.load_patients(&directory()).await?;
-    let http = reqwest::Client::new();
+    let http = bf_e2e::api::client();
     let token = bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES);
     let cases = corpus();
     assert!(cases.len() >= 32, "the corpus has {} cases", cases.len());
@@ -327,7 +327,7 @@ async fn names_and_amounts_come_through_exactly_and_the_mapping_is_part_of_the_i
     let api = stack.billing_lead(TENANT);
     api.load_patients(&directory()).await?;
     let file = utf16("Acct #\tSurname\tFirst Name\tBirth Date\tPt Bal\r\nA-77\tNguyễn\tMinh\t12/25/1990\t(1,012.30)\r\n", true);
-    let response = reqwest::Client::new()
+    let response = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
         .body(file)

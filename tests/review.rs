@@ -103,7 +103,7 @@ async fn a_file_over_the_size_limit_is_refused_and_nothing_is_recorded() -> anyh
     .await?;
     let api = stack.billing_lead(TENANT);
     let big = generate(20).csv;
-    let answer = reqwest::Client::new()
+    let answer = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(bf_e2e::api::token(TENANT, "lead", &bf_e2e::api::ALL_ROLES))
         .body(big)
@@ -133,7 +133,7 @@ async fn a_saved_profile_reads_the_next_export_the_same_way() -> anyhow::Result<
         .await?;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
     let csv = "Acct;Last;First;DOB;Balance;Amt Owed\n000001;Nguyễn1;Zoë1;02/02/1931;999;1.234,50\n";
-    let answer = reqwest::Client::new()
+    let answer = bf_e2e::api::client()
         .post(format!(
             "{}/v1/imports/patient-balances?profile=old-ehr",
             stack.gateway_url
@@ -156,7 +156,7 @@ async fn a_saved_profile_reads_the_next_export_the_same_way() -> anyhow::Result<
     assert_eq!(row["patient_balance"], "1234.50");
     let listed = api.get("/v1/import-profiles").await?;
     assert_eq!(listed.body[0]["name"], "old-ehr");
-    let unknown = reqwest::Client::new()
+    let unknown = bf_e2e::api::client()
         .post(format!(
             "{}/v1/imports/patient-balances?profile=nope",
             stack.gateway_url
@@ -180,7 +180,7 @@ async fn the_old_systems_totals_are_shown_beside_the_files_with_the_difference(
         "{}\n000000,,Peña0,Zoë0,1930-01-01,100.00,,,\n000001,,Nguyễn1,Zoë1,1931-02-02,-20.00,,,\n000002,,Nguyễn2,Zoë2,1932-03-03,abc,,,\n",
         bf_e2e::files::HEADER
     );
-    let answer = reqwest::Client::new()
+    let answer = bf_e2e::api::client()
         .post(format!(
             "{}/v1/imports/patient-balances?expected_patient_balance=90.00&expected_credit_total=-20.00&expected_patient_count=3",
             stack.gateway_url
@@ -206,7 +206,7 @@ async fn the_old_systems_totals_are_shown_beside_the_files_with_the_difference(
         r["difference"],
         json!({"patient_balance": "-10.00", "credit_total": "0.00", "patient_count": -1})
     );
-    let bad = reqwest::Client::new()
+    let bad = bf_e2e::api::client()
         .post(format!(
             "{}/v1/imports/patient-balances?expected_patient_count=many",
             stack.gateway_url

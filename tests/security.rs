@@ -158,7 +158,7 @@ async fn with_a_jwks_file_only_rs256_tokens_from_the_provider_are_accepted() -> 
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{why}");
     }
     // Local tokens cannot work here, so the local sign-in is off.
-    let signin = reqwest::Client::new()
+    let signin = bf_e2e::api::client()
         .post(format!("{}/signin", stack.gateway_url))
         .form(&[("tenant", "practice-a"), ("user", "me")])
         .send()
@@ -169,7 +169,7 @@ async fn with_a_jwks_file_only_rs256_tokens_from_the_provider_are_accepted() -> 
 
 /// A raw upload through reqwest.
 async fn post_file(stack: &Stack, name: &str, bytes: Vec<u8>) -> anyhow::Result<reqwest::Response> {
-    Ok(reqwest::Client::new()
+    Ok(bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(token("practice-a", "lead", &ALL_ROLES))
         .header("content-type", "text/csv")
@@ -200,7 +200,7 @@ async fn an_upload_over_the_size_limit_is_413_naming_the_limit_and_leaves_no_imp
         "file",
         reqwest::multipart::Part::text(big).file_name("big.csv"),
     );
-    let multipart = reqwest::Client::new()
+    let multipart = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(token("practice-a", "lead", &ALL_ROLES))
         .multipart(form)
@@ -344,7 +344,7 @@ async fn upload_form(stack: &Stack, csv: &str, name: &str) -> anyhow::Result<(St
         "file",
         reqwest::multipart::Part::text(csv.to_string()).file_name(name.to_string()),
     );
-    let response = reqwest::Client::new()
+    let response = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(token("practice-a", "lead", &ALL_ROLES))
         .multipart(form)
@@ -520,7 +520,7 @@ async fn a_tenant_at_its_limit_of_active_imports_gets_429_and_other_tenants_do_n
             .await?;
     assert_eq!(recorded, 2);
 
-    let other = reqwest::Client::new()
+    let other = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(token("practice-b", "lead", &ALL_ROLES))
         .header("content-type", "text/csv")

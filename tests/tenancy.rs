@@ -153,7 +153,7 @@ async fn a_missing_or_bad_token_is_401_and_a_missing_role_is_403() -> anyhow::Re
             .status,
         StatusCode::FORBIDDEN
     );
-    let no_write = reqwest::Client::new()
+    let no_write = bf_e2e::api::client()
         .post(format!("{}/v1/imports/patient-balances", stack.gateway_url))
         .bearer_auth(token("practice-a", "viewer", &[]))
         .body("x")

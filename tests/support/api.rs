@@ -27,6 +27,20 @@ pub fn token(tenant: &str, user: &str, roles: &[&str]) -> String {
     bf_auth::mint(&claims, &bf_auth::Party::local(), SECRET).expect("minting a test token")
 }
 
+/// How long one request may take before the test fails instead of
+/// waiting for ever on a service that accepted and never answered. The
+/// largest upload in the suite takes a few seconds.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The HTTP client every test request goes through.
+pub fn client() -> reqwest::Client {
+    // Cannot fail: no TLS settings or certificates are given.
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("building the test HTTP client")
+}
+
 /// An HTTP answer: status and JSON (or text) body.
 #[derive(Debug)]
 pub struct Answer {
@@ -50,7 +64,7 @@ impl Api {
         Api {
             base: base.to_string(),
             token,
-            http: reqwest::Client::new(),
+            http: client(),
         }
     }
 

@@ -9,13 +9,13 @@
 //! `deploy/local/lib.sh`'s `ensure_infra` installs both. The machine has no
 //! network, so the flags below turn off everything that would phone home.
 
+use crate::ports::free_port;
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use std::fmt::Display;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,10 +54,6 @@ pub struct Browser {
     /// The Chromium profile and the driver's log; removed on a clean drop.
     dir: PathBuf,
     http: reqwest::Client,
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// `target/`, found from the test binary (`target/debug/deps/<test>`).

@@ -8,13 +8,14 @@ pub mod browser;
 pub mod faults;
 pub mod files;
 pub mod otlp;
+pub mod ports;
 pub mod xlsx;
 
 use anyhow::{bail, Context, Result};
+use ports::free_port;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
@@ -67,10 +68,6 @@ fn binaries() -> Result<PathBuf> {
     })
     .clone()
     .map_err(anyhow::Error::msg)
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn rabbitmqctl(args: &[&str]) -> Result<()> {
@@ -153,6 +150,17 @@ pub struct Stack {
 fn binary_of(instance: &str) -> &str {
     instance.split_once('-').map_or(instance, |(b, _)| b)
 }
+
+/// The place of an instance among its service's: `gateway-2` is 1.
+fn instance_index(instance: &str) -> usize {
+    instance
+        .split_once('-')
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .map_or(0, |n| n - 1)
+}
+
+/// How often an instance that lost its port at start is started again.
+const PORT_ATTEMPTS: usize = 5;
 
 /// The instance names of a service: `validator`, `validator-2`, …
 fn instance_names(service: &str, count: usize) -> Vec<String> {
@@ -279,15 +287,125 @@ impl Stack {
             own_env,
             children: HashMap::new(),
         };
-        stack.spawn("claims")?;
-        stack.wait_for_port(grpc_port).await?;
+        stack.start_serving("claims", true).await?;
         for instance in gateways.iter().chain(&validators) {
-            stack.spawn(instance)?;
-        }
-        for url in stack.gateway_urls.clone() {
-            stack.wait_ready(&url).await?;
+            stack.start_serving(instance, true).await?;
         }
         Ok(stack)
+    }
+
+    /// Starts an instance and waits until it serves. One that exits at
+    /// start because another process took its port is started again on
+    /// new ports when `may_move` (nothing started yet depends on them).
+    async fn start_serving(&mut self, instance: &str, may_move: bool) -> Result<()> {
+        for _ in 0..PORT_ATTEMPTS {
+            let log = self.dir.join(format!("{instance}.log"));
+            let logged = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+            self.spawn(instance)?;
+            if self.wait_serving(instance).await? {
+                return Ok(());
+            }
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let since = text.get(logged..).unwrap_or_default();
+            if !(may_move && ports::lost_port(since)) {
+                bail!("{instance} exited at start:\n{since}");
+            }
+            self.move_ports(instance)?;
+        }
+        bail!(
+            "{instance} lost its port {PORT_ATTEMPTS} times; see {}",
+            self.dir.display()
+        )
+    }
+
+    /// Waits until an instance serves (true), or has exited (false).
+    async fn wait_serving(&mut self, instance: &str) -> Result<bool> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        for _ in 0..300 {
+            let exited = match self.children.get_mut(instance) {
+                Some(child) => child.try_wait()?.is_some(),
+                None => true,
+            };
+            if exited {
+                return Ok(false);
+            }
+            if self.serves(&client, instance).await {
+                return Ok(true);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{instance} never became ready; see {}", self.dir.display())
+    }
+
+    /// Whether an instance serves: it listens on its port itself (not
+    /// another test's process that took the port first) and, for a
+    /// gateway, is ready.
+    async fn serves(&self, client: &reqwest::Client, instance: &str) -> bool {
+        let Some(pid) = self.children.get(instance).map(Child::id) else {
+            return false;
+        };
+        let n = instance_index(instance);
+        let url = match binary_of(instance) {
+            "gateway" => self.gateway_urls[n].clone(),
+            "validator" => self.validator_metrics_urls[n].clone(),
+            _ => self.claims_url.clone(),
+        };
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.split('/').next()?.parse().ok())
+            .unwrap_or(0);
+        if !ports::listens(pid, port) {
+            return false;
+        }
+        if binary_of(instance) != "gateway" {
+            return true;
+        }
+        let ready = client.get(format!("{url}/readyz")).send().await;
+        matches!(ready, Ok(r) if r.status().is_success())
+    }
+
+    /// Gives an instance new ports, for a start again after it lost one.
+    fn move_ports(&mut self, instance: &str) -> Result<()> {
+        let n = instance_index(instance);
+        let port = free_port()?;
+        match binary_of(instance) {
+            "gateway" => {
+                self.own_env.insert(
+                    instance.into(),
+                    vec![("BF_HTTP_ADDR".into(), format!("127.0.0.1:{port}"))],
+                );
+                self.gateway_urls[n] = format!("http://127.0.0.1:{port}");
+                self.gateway_url = self.gateway_urls[0].clone();
+            }
+            "validator" => {
+                self.own_env.insert(
+                    instance.into(),
+                    vec![(
+                        "BF_VALIDATOR_METRICS_ADDR".into(),
+                        format!("127.0.0.1:{port}"),
+                    )],
+                );
+                self.validator_metrics_urls[n] = format!("http://127.0.0.1:{port}/metrics");
+                self.validator_metrics_url = self.validator_metrics_urls[0].clone();
+            }
+            _ => {
+                let metrics = free_port()?;
+                self.env
+                    .insert("BF_GRPC_ADDR".into(), format!("127.0.0.1:{port}"));
+                self.claims_url = format!("http://127.0.0.1:{port}");
+                self.env
+                    .insert("BF_CLAIMS_URL".into(), self.claims_url.clone());
+                self.env.insert(
+                    "BF_CLAIMS_METRICS_ADDR".into(),
+                    format!("127.0.0.1:{metrics}"),
+                );
+                self.claims_metrics_url = format!("http://127.0.0.1:{metrics}/metrics");
+            }
+        }
+        Ok(())
     }
 
     fn spawn(&mut self, instance: &str) -> Result<()> {
@@ -332,32 +450,6 @@ impl Stack {
             .output()?)
     }
 
-    async fn wait_for_port(&self, port: u16) -> Result<()> {
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("port {port} never opened; see {}", self.dir.display())
-    }
-
-    async fn wait_ready(&self, gateway_url: &str) -> Result<()> {
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{gateway_url}/readyz")).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("gateway never became ready; see {}", self.dir.display())
-    }
-
     /// Kills a service at once (SIGKILL), as a crash would. `service` is
     /// an instance name: `validator` is the first validator.
     pub fn kill(&mut self, service: &'static str) -> Result<()> {
@@ -395,23 +487,10 @@ impl Stack {
         }
     }
 
-    /// Starts a killed or terminated service again with the same settings,
-    /// and waits until it serves (claims: its port; a gateway: ready).
+    /// Starts a killed or terminated service again with the same settings
+    /// (and ports: the others know them), and waits until it serves.
     pub async fn restart(&mut self, service: &'static str) -> Result<()> {
-        self.spawn(service)?;
-        if service == "claims" {
-            let port: u16 = self.env["BF_GRPC_ADDR"]
-                .rsplit(':')
-                .next()
-                .unwrap_or("0")
-                .parse()?;
-            self.wait_for_port(port).await?;
-        }
-        if binary_of(service) == "gateway" {
-            let url = self.own_env[service][0].1.clone();
-            self.wait_ready(&format!("http://{url}")).await?;
-        }
-        Ok(())
+        self.start_serving(service, false).await
     }
 
     /// An API client for a tenant and user with the given roles.

@@ -33,10 +33,8 @@ async fn main() -> anyhow::Result<()> {
     let service = grpc::ClaimsService::new(store::Store::new(pool.clone()));
 
     tracing::info!(addr = %config.grpc_addr, "claims gRPC listening");
-    let metrics = tokio::spawn(bf_runtime::metrics::serve(
-        config.metrics_addr,
-        shutdown.clone(),
-    ));
+    let metrics = bf_runtime::metrics::bind(config.metrics_addr).await?;
+    let metrics = tokio::spawn(bf_runtime::metrics::serve(metrics, shutdown.clone()));
     tonic::transport::Server::builder()
         .trace_fn(bf_runtime::trace_context::grpc_server_span)
         .layer(bf_runtime::metrics::GrpcMetricsLayer)

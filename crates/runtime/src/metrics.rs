@@ -69,14 +69,24 @@ pub async fn handler() -> impl IntoResponse {
     )
 }
 
+/// Binds the `/metrics` port before the service starts its work, so a
+/// port already taken stops the service at start instead of leaving it
+/// running unseen by its monitoring.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+    Ok(listener)
+}
+
 /// Serves `/metrics` (and `/healthz`) on its own port, for the services
 /// that have no HTTP API of their own.
-pub async fn serve(addr: SocketAddr, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let app = axum::Router::new()
         .route("/metrics", axum::routing::get(handler))
         .route("/healthz", axum::routing::get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "metrics listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

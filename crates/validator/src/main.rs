@@ -31,10 +31,8 @@ async fn main() -> anyhow::Result<()> {
         chunk_rows: config.chunk_rows.max(1).div_ceil(batch_size) * batch_size,
     };
     let shutdown = shutdown::on_signal();
-    let metrics = tokio::spawn(bf_runtime::metrics::serve(
-        config.metrics_addr,
-        shutdown.clone(),
-    ));
+    let metrics = bf_runtime::metrics::bind(config.metrics_addr).await?;
+    let metrics = tokio::spawn(bf_runtime::metrics::serve(metrics, shutdown.clone()));
     let workers = config.workers.max(1);
     let stop = shutdown.clone();
     let url = config.amqp_url.clone();

@@ -66,16 +66,53 @@ pub enum Planned {
     Whole,
 }
 
+/// Where a plan cuts a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutting {
+    /// The most rows a piece holds.
+    pub rows_per_piece: u64,
+    /// Pieces are cut only where a batch starts, so each piece but the
+    /// last is a whole number of batches and a batch's number follows from
+    /// its piece's place.
+    pub batch_rows: u64,
+    /// A file too long for one piece is cut into at least this many, so a
+    /// file of a little more than one piece's rows keeps this many workers
+    /// busy instead of two (one full piece and a short one).
+    pub at_least: u64,
+}
+
+impl Cutting {
+    /// Pieces of exactly `rows_per_piece` rows (the last may be shorter).
+    pub fn every(rows_per_piece: u64) -> Cutting {
+        Cutting {
+            rows_per_piece,
+            batch_rows: rows_per_piece,
+            at_least: 1,
+        }
+    }
+
+    /// The rows of each piece of a file of `rows` rows: a whole number of
+    /// batches, at most `rows_per_piece` (rounded up to whole batches).
+    fn piece_rows(&self, rows: u64) -> u64 {
+        let step = self.batch_rows.max(1);
+        let most = self.rows_per_piece.max(1).div_ceil(step) * step;
+        if rows <= most {
+            return most;
+        }
+        let pieces = rows.div_ceil(most).max(self.at_least);
+        rows.div_ceil(pieces).div_ceil(step) * step
+    }
+}
+
 /// Reads the whole file once, without judging rows, and cuts it into
-/// pieces of `rows_per_piece` rows (the last may be shorter). A file the
-/// parse would refuse (bad header, mixed encodings, malformed CSV) is
-/// refused with the same error.
+/// pieces as `cutting` says. A file the parse would refuse (bad header,
+/// mixed encodings, malformed CSV) is refused with the same error.
 pub fn plan<R: Read>(
     input: R,
     options: &ParseOptions,
-    rows_per_piece: u64,
+    cutting: Cutting,
 ) -> Result<Planned, FileError> {
-    let rows_per_piece = rows_per_piece.max(1);
+    let step = cutting.batch_rows.max(1);
     let starts = Rc::new(RefCell::new(LineStarts::new()));
     let tallied = Tallied {
         inner: input,
@@ -86,11 +123,13 @@ pub fn plan<R: Read>(
         return Ok(Planned::Whole);
     };
     let mapping = reader.header().used();
+    // Every batch's start is a place the file may be cut; which of them
+    // are cut is known once the file's rows are counted.
     let mut pieces: Vec<Piece> = Vec::new();
     let mut rows: u64 = 0;
     while let Some(line) = reader.next_row_line()? {
         let start = starts.borrow_mut().start_of(line);
-        if rows.is_multiple_of(rows_per_piece) {
+        if rows.is_multiple_of(step) {
             let start = start.ok_or_else(|| {
                 // Cannot happen: a row's line was read past, so its start
                 // was seen; refuse to guess a cut rather than mis-cut.
@@ -107,6 +146,8 @@ pub fn plan<R: Read>(
         }
         rows += 1;
     }
+    let piece_rows = cutting.piece_rows(rows);
+    pieces.retain(|p| p.first_row.is_multiple_of(piece_rows));
     let size = starts.borrow().offset;
     let header_end = pieces.first().map_or(size, |p| p.start);
     let first_line = pieces.first().map_or(1, |p| p.first_line);
@@ -238,7 +279,13 @@ mod tests {
     }
 
     fn planned(bytes: &[u8], rows_per_piece: u64) -> Plan {
-        match plan(bytes, &ParseOptions::default(), rows_per_piece).unwrap() {
+        match plan(
+            bytes,
+            &ParseOptions::default(),
+            Cutting::every(rows_per_piece),
+        )
+        .unwrap()
+        {
             Planned::Split(plan) => plan,
             Planned::Whole => panic!("not split"),
         }
@@ -279,6 +326,57 @@ mod tests {
                 assert_eq!(joined, all, "{eol:?} by {per_piece}");
             }
         }
+    }
+
+    /// `rows` plain rows after the header.
+    fn plain(rows: usize) -> String {
+        let mut text = format!("{HEADER}\n");
+        for n in 0..rows {
+            text.push_str(&format!("{n},,Doe,Jane,1980-01-02,1.00,,,\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn a_file_of_a_little_more_than_one_piece_is_cut_into_at_least_as_many_pieces_of_whole_batches()
+    {
+        let text = plain(1050);
+        let cutting = Cutting {
+            rows_per_piece: 400,
+            batch_rows: 50,
+            at_least: 4,
+        };
+        let Planned::Split(plan) =
+            plan(text.as_bytes(), &ParseOptions::default(), cutting).unwrap()
+        else {
+            panic!("not split");
+        };
+        // 1,050 / 4 rows, rounded up to whole batches of 50.
+        let sizes: Vec<u64> = plan.pieces.iter().map(|p| p.rows).collect();
+        assert_eq!(sizes, vec![300, 300, 300, 150]);
+        assert_eq!(
+            pieced(text.as_bytes(), &plan).concat(),
+            whole(text.as_bytes())
+        );
+    }
+
+    #[test]
+    fn at_least_never_cuts_a_file_that_fits_one_piece_nor_makes_pieces_bigger() {
+        let cutting = Cutting {
+            rows_per_piece: 400,
+            batch_rows: 50,
+            at_least: 4,
+        };
+        let cut =
+            |rows: usize| match plan(plain(rows).as_bytes(), &ParseOptions::default(), cutting)
+                .unwrap()
+            {
+                Planned::Split(plan) => plan.pieces.iter().map(|p| p.rows).collect::<Vec<u64>>(),
+                Planned::Whole => panic!("not split"),
+            };
+        assert_eq!(cut(400), vec![400]);
+        // Ten pieces' rows: at_least asks for fewer pieces than the size does.
+        assert_eq!(cut(4000), vec![400; 10]);
     }
 
     #[test]
@@ -348,14 +446,14 @@ mod tests {
         }
         mixed.extend_from_slice(b"3,,Pe\xf1a,B,1980-01-02,1,,,\n");
         assert!(matches!(
-            plan(&mixed[..], &ParseOptions::default(), 1),
+            plan(&mixed[..], &ParseOptions::default(), Cutting::every(1)),
             Err(FileError::Encoding(_))
         ));
         assert!(matches!(
             plan(
                 &b"last_name,first_name\nA,B\n"[..],
                 &ParseOptions::default(),
-                1
+                Cutting::every(1)
             ),
             Err(FileError::Header(_))
         ));
@@ -368,7 +466,7 @@ mod tests {
             bytes.extend_from_slice(&unit.to_le_bytes());
         }
         assert!(matches!(
-            plan(&bytes[..], &ParseOptions::default(), 1).unwrap(),
+            plan(&bytes[..], &ParseOptions::default(), Cutting::every(1)).unwrap(),
             Planned::Whole
         ));
     }

@@ -10,6 +10,7 @@ use crate::matcher::match_rows;
 use crate::plan::Planning;
 use crate::source::{self, Chunk};
 use bf_domain::open::Detected;
+use bf_domain::split::Cutting;
 use bf_domain::Column;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::PARSE;
@@ -51,9 +52,9 @@ pub struct Parser {
     pub objects: Arc<dyn ObjectStore>,
     pub claims: ClaimsClient,
     pub batch_size: usize,
-    /// Rows per chunk of a split file (a multiple of `batch_size`); a
-    /// file with no more rows is read whole in one delivery.
-    pub chunk_rows: usize,
+    /// How a big file is cut into chunk jobs; a file of one chunk's rows
+    /// or fewer is read whole in one delivery.
+    pub cutting: Cutting,
 }
 
 /// Why a job must be tried again. A bad file is not an error: it is a
@@ -150,7 +151,7 @@ impl Parser {
                 Arc::clone(&self.objects),
                 &job.object_key,
                 options.clone(),
-                self.chunk_rows as u64,
+                self.cutting,
             )
             .await;
             match planning {

@@ -10,6 +10,7 @@ mod plan;
 mod source;
 mod workbook;
 
+use bf_domain::split::Cutting;
 use bf_messaging::topology::PARSE;
 use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Fairness, Publisher};
 use bf_runtime::{objects, shutdown, telemetry};
@@ -26,9 +27,13 @@ async fn main() -> anyhow::Result<()> {
         objects: objects::open(&config.object_store)?,
         claims: bf_proto::ClaimsClient::connect_lazy(&config.claims_url, Duration::from_secs(60))?,
         batch_size,
-        // A whole number of batches, so every chunk's batches are full but
-        // its last, and sequence numbers follow from the chunk's place.
-        chunk_rows: config.chunk_rows.max(1).div_ceil(batch_size) * batch_size,
+        // Chunks of whole batches, so sequence numbers follow from a
+        // chunk's place; a file of a few chunks' rows gets one per worker.
+        cutting: Cutting {
+            rows_per_piece: config.chunk_rows as u64,
+            batch_rows: batch_size as u64,
+            at_least: config.workers.max(1) as u64,
+        },
     };
     let shutdown = shutdown::on_signal();
     let metrics = bf_runtime::metrics::bind(config.metrics_addr).await?;

@@ -15,7 +15,7 @@
 use crate::events::Events;
 use crate::source::{failure, Chunk};
 use bf_domain::options::ParseOptions;
-use bf_domain::split::{self, Plan, Planned};
+use bf_domain::split::{self, Cutting, Plan, Planned};
 use bf_messaging::topology::PARSE;
 use bf_messaging::BrokerError;
 use bf_proto::imports::{import_event::Event, ParseChunk, ParseCompleted, ParseJob};
@@ -35,12 +35,12 @@ pub enum Planning {
     Unreadable(String),
 }
 
-/// Reads `key` once and cuts it into pieces of `rows_per_piece` rows.
+/// Reads `key` once and cuts it into pieces as `cutting` says.
 pub async fn plan(
     objects: Arc<dyn ObjectStore>,
     key: &str,
     options: ParseOptions,
-    rows_per_piece: u64,
+    cutting: Cutting,
 ) -> Planning {
     let (first, body) = match crate::source::fetch(&objects, key).await {
         Ok(fetched) => fetched,
@@ -51,8 +51,7 @@ pub async fn plan(
         return Planning::Whole;
     }
     let input = crate::source::text_input(first, body);
-    let planned =
-        tokio::task::spawn_blocking(move || split::plan(input, &options, rows_per_piece)).await;
+    let planned = tokio::task::spawn_blocking(move || split::plan(input, &options, cutting)).await;
     match planned {
         Ok(Ok(Planned::Split(plan))) => Planning::Split(plan),
         Ok(Ok(Planned::Whole)) => Planning::Whole,
@@ -145,7 +144,13 @@ mod tests {
     }
 
     fn planned(text: &str, per_piece: u64) -> Plan {
-        match split::plan(text.as_bytes(), &ParseOptions::default(), per_piece).unwrap() {
+        match split::plan(
+            text.as_bytes(),
+            &ParseOptions::default(),
+            Cutting::every(per_piece),
+        )
+        .unwrap()
+        {
             Planned::Split(plan) => plan,
             Planned::Whole => panic!("not split"),
         }
@@ -244,7 +249,13 @@ mod reading {
             .await
             .unwrap();
         let options = ParseOptions::default();
-        let Planning::Split(plan) = plan(Arc::clone(&objects), "f.csv", options.clone(), 20).await
+        let Planning::Split(plan) = plan(
+            Arc::clone(&objects),
+            "f.csv",
+            options.clone(),
+            Cutting::every(20),
+        )
+        .await
         else {
             panic!("not split");
         };

@@ -407,6 +407,15 @@ pub async fn page(
           ORDER BY line LIMIT $4"
     );
     let mut tx = db::tenant_tx(pool, tenant).await?;
+    // The ordered range scan is the right plan whatever the statistics
+    // say. Before they count an import that just arrived, the planner took
+    // the import's rows for one (the tenant filter and the row-level policy
+    // multiply their guesses), read every later row and sorted them: the
+    // first pages of a 10^5-row import took 40-110 ms instead of 0.1 ms.
+    // Without sorts to choose, it keeps to the index's order.
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut *tx)
+        .await?;
     let found = sqlx::query_as(&sql)
         .bind(tenant)
         .bind(import)

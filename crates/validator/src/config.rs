@@ -10,10 +10,10 @@ pub struct Config {
     pub claims_url: String,
     /// Rows per RowBatch event and per MatchPatients call.
     pub batch_size: usize,
-    /// Rows per chunk when a big file is split across validators: small
-    /// enough that several processes share a file, big enough that a
+    /// Rows at most per chunk when a big file is split across validators:
+    /// small enough that several processes share a file, big enough that a
     /// chunk's own costs (reading the header again, a message, a ranged
-    /// read) stay negligible.
+    /// read) stay negligible. A longer file gets at least `workers` chunks.
     pub chunk_rows: usize,
     /// Parse jobs handled at once by this process.
     pub workers: usize,

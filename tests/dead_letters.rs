@@ -9,7 +9,7 @@ use bf_e2e::api::{self, Api};
 use bf_e2e::files::{generate, Generated};
 use bf_e2e::Stack;
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::BasicProperties;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -216,8 +216,7 @@ async fn work_the_broker_dead_letters_without_its_handler_giving_up_still_fails_
     // exchange under the work queue's name.
     stack.kill("validator")?;
     let id = api.upload("balances.csv", &file.csv).await?;
-    let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
-    let channel = conn.create_channel().await?;
+    let (conn, channel) = stack.broker().await?;
     let job = loop {
         if let Some(m) = channel
             .basic_get("imports.parse", BasicGetOptions::default())

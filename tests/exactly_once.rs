@@ -11,7 +11,7 @@ use lapin::options::{
     QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::BasicProperties;
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -73,8 +73,7 @@ async fn approving_twice_and_redelivering_every_event_and_approval_still_makes_o
     api.load_patients(&file.patients).await?;
 
     // A tap on the exchange keeps a copy of every row event and approval.
-    let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
-    let channel = conn.create_channel().await?;
+    let (conn, channel) = stack.broker().await?;
     channel
         .queue_declare(
             "test.tap",
@@ -571,8 +570,7 @@ async fn a_batch_that_repeats_recorded_lines_under_another_number_records_each_l
     let api = stack.billing_lead(TENANT);
     let id = api.upload("b.csv", &generate(3).csv).await?;
 
-    let conn = Connection::connect(&stack.amqp_url, ConnectionProperties::default()).await?;
-    let channel = conn.create_channel().await?;
+    let (conn, channel) = stack.broker().await?;
     let completed = import_event(
         &id,
         Event::Completed(ParseCompleted {

@@ -440,6 +440,20 @@ impl Stack {
         self.dir.join("objects")
     }
 
+    /// A connection to this stack's vhost, and a channel on which the
+    /// topology is declared, as every service declares it before it
+    /// publishes: a message sent to the exchange before any queue is bound
+    /// is dropped, and a test may get here before the gateway's consumers
+    /// have declared theirs. Keep the connection while using the channel.
+    pub async fn broker(&self) -> Result<(lapin::Connection, lapin::Channel)> {
+        let connection =
+            lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default())
+                .await?;
+        let channel = connection.create_channel().await?;
+        bf_messaging::topology::declare(&channel).await?;
+        Ok((connection, channel))
+    }
+
     /// Runs `bfctl` against the first gateway with `token`.
     pub fn bfctl(&self, token: &str, args: &[&str]) -> Result<Output> {
         Ok(Command::new(binaries()?.join("bfctl"))

@@ -196,18 +196,26 @@ impl LineStarts {
     }
 
     fn tally(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.offset += 1;
-            if b == b'\n' && self.after_cr {
+        let base = self.offset;
+        for at in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            let offset = base + at as u64 + 1;
+            let after_cr = match at {
+                0 => self.after_cr,
+                _ => bytes[at - 1] == b'\r',
+            };
+            if bytes[at] == b'\n' && after_cr {
                 // CRLF is one line end: the line starts after the LF.
                 if let Some(last) = self.pending.back_mut() {
-                    last.1 = self.offset;
+                    last.1 = offset;
                 }
-            } else if b == b'\n' || b == b'\r' {
+            } else {
                 self.line += 1;
-                self.pending.push_back((self.line, self.offset));
+                self.pending.push_back((self.line, offset));
             }
-            self.after_cr = b == b'\r';
+        }
+        self.offset = base + bytes.len() as u64;
+        if let Some(&last) = bytes.last() {
+            self.after_cr = last == b'\r';
         }
     }
 
@@ -377,6 +385,36 @@ mod tests {
         assert_eq!(cut(400), vec![400]);
         // Ten pieces' rows: at_least asks for fewer pieces than the size does.
         assert_eq!(cut(4000), vec![400; 10]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn line_starts_tallied_in_any_pieces_are_where_each_line_starts(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\r\n".to_vec()), 0..60),
+            cut in 0usize..60,
+        ) {
+            // Byte by byte: CR, LF and CRLF each end one line.
+            let mut expected = vec![(1u64, 0u64)];
+            for (i, b) in input.iter().enumerate() {
+                let end = i as u64 + 1;
+                match b {
+                    b'\n' if i > 0 && input[i - 1] == b'\r' => {
+                        if let Some(last) = expected.last_mut() {
+                            last.1 = end;
+                        }
+                    }
+                    b'\n' | b'\r' => expected.push((expected.len() as u64 + 1, end)),
+                    _ => {}
+                }
+            }
+            let mut starts = LineStarts::new();
+            let (first, second) = input.split_at(cut.min(input.len()));
+            starts.tally(first);
+            starts.tally(second);
+            for (line, offset) in expected {
+                proptest::prop_assert_eq!(starts.start_of(line), Some(offset), "line {}", line);
+            }
+        }
     }
 
     #[test]

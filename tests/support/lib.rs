@@ -346,25 +346,30 @@ impl Stack {
         let Some(pid) = self.children.get(instance).map(Child::id) else {
             return false;
         };
-        let n = instance_index(instance);
-        let url = match binary_of(instance) {
-            "gateway" => self.gateway_urls[n].clone(),
-            "validator" => self.validator_metrics_urls[n].clone(),
-            _ => self.claims_url.clone(),
-        };
-        let port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.split('/').next()?.parse().ok())
-            .unwrap_or(0);
-        if !ports::listens(pid, port) {
+        if !ports::listens(pid, self.port_of(instance)) {
             return false;
         }
         if binary_of(instance) != "gateway" {
             return true;
         }
+        let url = &self.gateway_urls[instance_index(instance)];
         let ready = client.get(format!("{url}/readyz")).send().await;
         matches!(ready, Ok(r) if r.status().is_success())
+    }
+
+    /// The port an instance listens on, from the address it was given:
+    /// claims' gRPC address, a gateway's or validator's own.
+    fn port_of(&self, instance: &str) -> u16 {
+        let addr = match binary_of(instance) {
+            "claims" => self.env.get("BF_GRPC_ADDR"),
+            _ => self
+                .own_env
+                .get(instance)
+                .and_then(|e| e.first())
+                .map(|(_, a)| a),
+        };
+        addr.and_then(|a| a.rsplit(':').next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Gives an instance new ports, for a start again after it lost one.

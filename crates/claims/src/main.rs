@@ -14,7 +14,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/cl
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bf_runtime::memory::cap_malloc_arenas();
+    bf_runtime::memory::tune_malloc();
     let _telemetry = telemetry::init("claims");
     let config = config::Config::load()?;
     let pool = db::open(

@@ -28,7 +28,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/ga
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bf_runtime::memory::cap_malloc_arenas();
+    bf_runtime::memory::tune_malloc();
     let _telemetry = telemetry::init("gateway");
     let config = Arc::new(config::Config::load()?);
     let pool = db::open(

@@ -21,7 +21,7 @@ const MMAP_THRESHOLD: i32 = 256 * 1024;
 /// Caps glibc's malloc arenas and fixes its mmap threshold for the rest
 /// of the process. Call it first in `main`; arenas made before it are
 /// kept. Does nothing elsewhere than glibc on Linux.
-pub fn cap_malloc_arenas() {
+pub fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt only sets allocator parameters; M_ARENA_MAX and

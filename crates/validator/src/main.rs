@@ -19,7 +19,7 @@ use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bf_runtime::memory::cap_malloc_arenas();
+    bf_runtime::memory::tune_malloc();
     let _telemetry = telemetry::init("validator");
     let config = config::Config::load()?;
     let batch_size = config.batch_size.max(1);

@@ -281,7 +281,8 @@ async fn finished_imports_lose_their_rows_and_file_after_the_retention_period_an
         let db = stack.gateway_db.clone();
         async move {
             let n: i64 = sqlx::query_scalar(
-                "SELECT (SELECT count(*) FROM import_rows WHERE import_id = $1::uuid)
+                "SELECT (SELECT count(*) FROM import_lines WHERE import_id = $1::uuid)
+                      + (SELECT count(*) FROM import_row_marks WHERE import_id = $1::uuid)
                       + (SELECT count(*) FROM import_batches WHERE import_id = $1::uuid)",
             )
             .bind(id)

@@ -168,7 +168,7 @@ async fn approving_twice_and_redelivering_every_event_and_approval_still_makes_o
     assert_eq!(after["counts"], reviewed["counts"]);
     assert_eq!(after["totals"], reviewed["totals"]);
     assert_eq!(after["claims_created"], done["claims_created"]);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM import_rows")
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM import_lines")
         .fetch_one(&stack.gateway_db)
         .await?;
     assert_eq!(rows, 400);
@@ -601,7 +601,7 @@ async fn a_batch_that_repeats_recorded_lines_under_another_number_records_each_l
         .await?;
     assert_eq!(reviewed["counts"]["total"], 3, "{reviewed}");
     let lines: Vec<(i32, rust_decimal::Decimal)> = sqlx::query_as(
-        "SELECT line, patient_balance FROM import_rows WHERE import_id = $1::uuid ORDER BY line",
+        "SELECT line, patient_balance FROM import_lines WHERE import_id = $1::uuid ORDER BY line",
     )
     .bind(&id)
     .fetch_all(&stack.gateway_db)

@@ -309,7 +309,7 @@ impl PhaseRun<'_> {
 /// recorded, or claims created).
 async fn progress(stack: &Stack, id: &str, phase: Phase) -> Result<(String, i64)> {
     let (status, rows): (String, i64) = sqlx::query_as(
-        "SELECT status, (SELECT count(*) FROM import_rows WHERE import_id = $1::uuid)
+        "SELECT status, (SELECT count(*) FROM import_lines WHERE import_id = $1::uuid)
            FROM imports WHERE import_id = $1::uuid",
     )
     .bind(id)
@@ -503,7 +503,7 @@ async fn check(
 
     // The recorded rows: exactly the file's lines, each with its status.
     let rows: Vec<(i32, String)> =
-        sqlx::query_as("SELECT line, status FROM import_rows WHERE import_id = $1::uuid")
+        sqlx::query_as("SELECT line, status FROM import_lines WHERE import_id = $1::uuid")
             .bind(id)
             .fetch_all(&stack.gateway_db)
             .await?;

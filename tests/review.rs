@@ -288,3 +288,89 @@ async fn the_review_search_finds_a_row_by_line_by_account_number_and_by_matched_
     assert_eq!(found(&none.text), Vec::<i64>::new());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_recorded_one_per_line_before_an_upgrade_read_and_post_the_same_after_it(
+) -> anyhow::Result<()> {
+    use bf_domain::Column;
+    let mut stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let file = generate(40);
+    api.load_patients(&file.patients).await?;
+    let id = api.upload("legacy.csv", &file.csv).await?;
+    let reviewed = api
+        .wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+        .await?;
+    let before = api.rows(&id, "all").await?;
+    assert_eq!(
+        before.len() as i64,
+        reviewed["counts"]["total"].as_i64().unwrap_or(-1)
+    );
+
+    // The import as a gateway before migration 0018 left it: one row per
+    // line in import_rows (normalized values in full, the oldest form),
+    // and no blocks.
+    stack.kill("gateway")?;
+    let db = &stack.gateway_db.clone();
+    sqlx::query("DELETE FROM import_row_blocks WHERE import_id = $1::uuid")
+        .bind(&id)
+        .execute(db)
+        .await?;
+    for row in &before {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        let cells: Vec<Option<String>> = Column::ALL
+            .iter()
+            .map(|c| text(&row["values"][c.name()]))
+            .collect();
+        let amount = |v: &serde_json::Value| {
+            v.as_str()
+                .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
+        };
+        sqlx::query(
+            "INSERT INTO import_rows (import_id, tenant_id, line, status, cell_values, changed_values,
+                                      patient_balance, insurance_balance, matched_patient_id,
+                                      account_number, problems, raw, normalized, prior, accepted)
+             VALUES ($1::uuid, $2, $3, $4, $5, NULL, $6, $7, $8, $5[1], $9, '[]', $10, $11, $12)",
+        )
+        .bind(&id)
+        .bind(TENANT)
+        .bind(row["line"].as_i64().unwrap_or(0) as i32)
+        .bind(row["status"].as_str().unwrap_or(""))
+        .bind(&cells)
+        .bind(amount(&row["patient_balance"]))
+        .bind(amount(&row["insurance_balance"]))
+        .bind(text(&row["patient_id"]))
+        .bind(&row["problems"])
+        .bind(&row["normalized"])
+        .bind(row.get("prior").filter(|p| !p.is_null()))
+        .bind(row["accepted"].as_bool().unwrap_or(false))
+        .execute(db)
+        .await?;
+    }
+
+    stack.restart("gateway").await?;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM import_rows")
+        .fetch_one(db)
+        .await?;
+    assert_eq!(left, 0, "every line was moved into blocks");
+    assert_eq!(
+        api.rows(&id, "all").await?,
+        before,
+        "every row reads as it did"
+    );
+    let flagged = api.rows(&id, "flagged").await?;
+    assert_eq!(
+        flagged.len() as i64,
+        reviewed["counts"]["flagged"].as_i64().unwrap_or(-1)
+    );
+
+    let save = api
+        .post_json(&format!("/v1/imports/{id}/approve"), &json!({}))
+        .await?;
+    assert_eq!(save.status, StatusCode::ACCEPTED, "{}", save.text);
+    let done = api
+        .wait_for(&id, &["completed"], Duration::from_secs(30))
+        .await?;
+    assert_eq!(done["claims_created"], json!(file.expected.valid));
+    Ok(())
+}

@@ -71,7 +71,7 @@ async fn assert_reviewed_exactly(
                "invalid": e.invalid, "skipped": e.skipped})
     );
     let rows: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM import_rows WHERE import_id = $1::uuid")
+        sqlx::query_scalar("SELECT count(*) FROM import_lines WHERE import_id = $1::uuid")
             .bind(id)
             .fetch_one(&stack.gateway_db)
             .await?;

@@ -201,7 +201,7 @@ async fn a_big_file_that_changes_encoding_near_its_end_fails_before_any_chunk_is
         + counter(url, "bf_parse_pieces_total", "kind=\"chunk\"").await?;
     assert_eq!(queued, 0.0, "no chunk was queued");
     let recorded: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM import_rows WHERE import_id = $1::uuid")
+        sqlx::query_scalar("SELECT count(*) FROM import_lines WHERE import_id = $1::uuid")
             .bind(&id)
             .fetch_one(&stack.gateway_db)
             .await?;

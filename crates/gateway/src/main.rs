@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(60),
     )
     .await?;
+    store::legacy_rows::move_into_blocks(&pool).await?;
     let objects = objects::open(&config.object_store)?;
     let claims = bf_proto::ClaimsClient::connect_lazy(&config.claims_url, Duration::from_secs(60))?;
     let shutdown = shutdown::on_signal();

@@ -4,19 +4,17 @@
 //! number and its rows by their line, and events for an import that has
 //! moved on are ignored.
 
+use crate::store::block::{self, Block};
 use crate::store::imports::{self, ImportRecord, Summary};
-use crate::store::rows::{self, NewRow};
+use crate::store::rows;
 use bf_domain::import::ImportStatus;
-use bf_domain::{compact, Problem, RowStatus};
+use bf_domain::Problem;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::EVENTS;
 use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Disposition, Fairness};
-use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult};
+use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch};
 use prost::Message as _;
-use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
-use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -78,7 +76,10 @@ fn tenant_of(payload: &[u8]) -> String {
 async fn handle(pool: &PgPool, message: Message) -> Disposition {
     let Some(event) = ImportEvent::decode(message.payload.as_slice())
         .ok()
-        .filter(well_formed)
+        .filter(|event| match &event.event {
+            Some(Event::Batch(batch)) => block::well_formed(batch),
+            _ => true,
+        })
     else {
         return Disposition::Reject("undecodable import event".into());
     };
@@ -107,7 +108,10 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
     );
     bf_runtime::trace_context::continue_from(&span, &message.trace);
     let started = std::time::Instant::now();
-    match apply(pool, &event, import_id).instrument(span).await {
+    match apply(pool, &event, &message.payload, import_id)
+        .instrument(span)
+        .await
+    {
         Ok(finished) => {
             crate::metrics::batch_seconds()
                 .with_label_values(&["record"])
@@ -147,7 +151,7 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
 }
 
 /// An import at least this big refreshes the planner's statistics of
-/// import_rows when it is ready for review (see migration 0010).
+/// its rows when it is ready for review (migrations 0010 and 0018).
 const STATISTICS_AFTER_ROWS: i64 = 10_000;
 
 /// Applies one event; returns the review summary when this event finished
@@ -155,12 +159,13 @@ const STATISTICS_AFTER_ROWS: i64 = 10_000;
 async fn apply(
     pool: &PgPool,
     event: &ImportEvent,
+    payload: &[u8],
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
     let tenant = &event.tenant_id;
     match &event.event {
         Some(Event::Batch(batch)) => {
-            if record_batch(pool, tenant, import_id, batch).await? {
+            if record_batch(pool, tenant, import_id, batch, payload).await? {
                 finish_when_complete(pool, tenant, import_id).await
             } else {
                 Ok(None)
@@ -173,16 +178,19 @@ async fn apply(
 
 /// Records one batch of rows under a share lock on its import, so the
 /// batches of one import are recorded side by side while a change of the
-/// import's state waits for them (and they for it). A batch seen before is
-/// recognised by its sequence number and records nothing. Returns whether
-/// the import still takes rows.
+/// import's state waits for them (and they for it). The rows are stored
+/// as one block whose payload is the event as it arrived (store::block).
+/// A batch seen before is recognised by its sequence number and records
+/// nothing. Returns whether the import still takes rows.
 async fn record_batch(
     pool: &PgPool,
     tenant: &str,
     import_id: Uuid,
     batch: &RowBatch,
+    payload: &[u8],
 ) -> Result<bool, sqlx::Error> {
-    let mut lines = rows::Lines::New;
+    let block = Block::of(&batch.rows);
+    let mut lines = Lines::New;
     loop {
         let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
         let Some(status) = imports::share_lock(&mut tx, tenant, import_id).await? else {
@@ -202,14 +210,24 @@ async fn record_batch(
         }
         let (seq, count) = (batch.seq as i32, batch.rows.len() as i32);
         if rows::mark_batch(&mut tx, import_id, seq, count, batch.bytes_read as i64).await? {
-            let new_rows: Vec<NewRow> = batch.rows.iter().map(new_row).collect();
-            match rows::insert(&mut tx, tenant, import_id, &new_rows, lines).await {
-                Err(e) if lines == rows::Lines::New && rows::is_recorded_line(&e) => {
+            let stored = match (&block, lines) {
+                (None, _) => Ok(()),
+                (Some(block), Lines::New) => {
+                    rows::insert(&mut tx, tenant, import_id, block, payload).await
+                }
+                (Some(_), Lines::MaybeRecorded(_)) => {
+                    rows::insert_unrecorded(&mut tx, tenant, import_id, &batch.rows)
+                        .await
+                        .map(|_| ())
+                }
+            };
+            match stored {
+                Err(e) if rows::is_recorded_line(&e) && lines.may_retry() => {
                     // Another batch carried some of these lines: again,
                     // leaving those alone (the transaction is aborted).
                     tx.rollback().await?;
                     tracing::info!(%import_id, batch_seq = seq, "batch repeats recorded lines");
-                    lines = rows::Lines::MaybeRecorded;
+                    lines = lines.again();
                     continue;
                 }
                 result => result?,
@@ -217,6 +235,37 @@ async fn record_batch(
         }
         tx.commit().await?;
         return Ok(true);
+    }
+}
+
+/// How a batch's rows go in. The batch mark already proves a batch new,
+/// so its rows normally go in as one block with a plain insert. Only when
+/// another batch carried some of the same lines (a parse redelivered with
+/// another batch size) does the insert meet a block that holds some, and
+/// is then repeated leaving those lines alone; again if a batch recorded
+/// at the same moment got there first, a few times at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lines {
+    New,
+    /// Some lines may be recorded; the attempts so far.
+    MaybeRecorded(u8),
+}
+
+impl Lines {
+    const ATTEMPTS: u8 = 5;
+
+    fn may_retry(self) -> bool {
+        match self {
+            Lines::New => true,
+            Lines::MaybeRecorded(n) => n < Self::ATTEMPTS,
+        }
+    }
+
+    fn again(self) -> Lines {
+        match self {
+            Lines::New => Lines::MaybeRecorded(1),
+            Lines::MaybeRecorded(n) => Lines::MaybeRecorded(n + 1),
+        }
     }
 }
 
@@ -347,7 +396,7 @@ async fn finish_if_complete(
         .flat_map(|(lines, problem)| lines.iter().map(move |line| (*line, problem)))
         .collect();
     if !flagged.is_empty() {
-        rows::flag(conn, id, &flagged).await?;
+        rows::flag(conn, &record.tenant_id, id, &flagged).await?;
     }
     let (summary, file_totals) = rows::summary(conn, id, patients).await?;
     rows::set_file_totals(conn, id, &file_totals).await?;
@@ -359,84 +408,6 @@ async fn finish_if_complete(
         invalid = summary.invalid, skipped = summary.skipped, "import ready for review"
     );
     Ok(Some(summary))
-}
-
-fn new_row(r: &RowResult) -> NewRow<'_> {
-    let status = match r.status() {
-        bf_proto::imports::RowStatus::Valid => RowStatus::Valid,
-        bf_proto::imports::RowStatus::Flagged => RowStatus::Flagged,
-        bf_proto::imports::RowStatus::Skipped => RowStatus::Skipped,
-        _ => RowStatus::Invalid,
-    };
-    let amount = |s: &str| (!s.is_empty()).then(|| Decimal::from_str(s).ok()).flatten();
-    let problems: Vec<serde_json::Value> = r
-        .problems
-        .iter()
-        .map(|p| serde_json::json!({"code": p.code, "column": p.column, "message": p.message}))
-        .collect();
-    NewRow {
-        line: r.line as i32,
-        status,
-        cells: cells_of(r),
-        changes: changes_of(r),
-        patient_balance: amount(&r.patient_balance),
-        insurance_balance: amount(&r.insurance_balance),
-        matched_patient_id: (!r.matched_patient_id.is_empty())
-            .then_some(r.matched_patient_id.as_str()),
-        problems: serde_json::Value::Array(problems),
-        raw: serde_json::json!(r.raw),
-        normalized: serde_json::json!(r.normalized),
-        prior: r.prior.as_ref().map(|p| {
-            serde_json::json!({
-                "patient_amount": p.patient_amount,
-                "insurance_amount": p.insurance_amount,
-                "date_of_service": p.date_of_service,
-                "import_id": p.import_id,
-                "claims": p.claims,
-            })
-        }),
-    }
-}
-
-/// A row's cells by column position, as stored: packed (bf_domain::compact)
-/// or, from an older validator, a map by column name.
-fn cells_of(r: &RowResult) -> Vec<Option<&str>> {
-    if r.values.is_empty() {
-        // A mismatched packing never reaches here (well_formed).
-        compact::unpack(r.cell_columns, &r.cells).unwrap_or_default()
-    } else {
-        by_position(&r.values)
-    }
-}
-
-/// The normalized values that differ from the cells, by column position;
-/// `None` when an older validator sent the full map instead.
-fn changes_of(r: &RowResult) -> Option<Vec<Option<&str>>> {
-    if !r.normalized.is_empty() {
-        None
-    } else if !r.normalized_changes.is_empty() {
-        Some(by_position(&r.normalized_changes))
-    } else {
-        // A mismatched packing never reaches here (well_formed).
-        Some(compact::unpack(r.change_columns, &r.changes).unwrap_or_default())
-    }
-}
-
-/// Whether every row of a batch packs its texts consistently: a row that
-/// does not would lose cells, so its event is refused as a whole.
-fn well_formed(event: &ImportEvent) -> bool {
-    let Some(Event::Batch(batch)) = &event.event else {
-        return true;
-    };
-    batch.rows.iter().all(|r| {
-        compact::packed_rightly(r.cell_columns, &r.cells)
-            && compact::packed_rightly(r.change_columns, &r.changes)
-    })
-}
-
-/// A map of texts by column name as stored (rows::by_position).
-fn by_position(map: &HashMap<String, String>) -> Vec<Option<&str>> {
-    rows::by_position(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Marks an import failed (used when its messages cannot be processed).
@@ -454,56 +425,4 @@ pub async fn fail(
         }
     }
     tx.commit().await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bf_domain::Column;
-
-    fn packed_row() -> RowResult {
-        RowResult {
-            cell_columns: 0b101,
-            cells: vec!["007".into(), "Peña".into()],
-            change_columns: 1 << Column::InsuranceBalance.index(),
-            changes: vec!["0.00".into()],
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn packed_and_named_cells_are_stored_alike() {
-        let packed = packed_row();
-        let named = RowResult {
-            values: HashMap::from([
-                ("patient_account_number".into(), "007".into()),
-                ("last_name".into(), "Peña".into()),
-            ]),
-            normalized_changes: HashMap::from([("insurance_balance".into(), "0.00".into())]),
-            ..Default::default()
-        };
-        assert_eq!(cells_of(&packed), cells_of(&named));
-        assert_eq!(cells_of(&packed), vec![Some("007"), None, Some("Peña")]);
-        assert_eq!(changes_of(&packed), changes_of(&named));
-        let full = RowResult {
-            normalized: HashMap::from([("last_name".into(), "Peña".into())]),
-            ..named
-        };
-        assert_eq!(changes_of(&full), None);
-    }
-
-    #[test]
-    fn a_batch_whose_packing_loses_a_cell_is_refused() {
-        let mut bad = packed_row();
-        bad.cells.pop();
-        let event = |row| ImportEvent {
-            event: Some(Event::Batch(RowBatch {
-                rows: vec![row],
-                ..Default::default()
-            })),
-            ..Default::default()
-        };
-        assert!(well_formed(&event(packed_row())));
-        assert!(!well_formed(&event(bad)));
-    }
 }

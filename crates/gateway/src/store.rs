@@ -2,8 +2,10 @@
 //! tenant's data takes the tenant and filters by it.
 
 pub mod audit;
+pub mod block;
 pub mod dead_letters;
 pub mod imports;
+pub mod legacy_rows;
 pub mod ops;
 pub mod outbox;
 pub mod profiles;

@@ -461,14 +461,7 @@ pub async fn advance_approval(
     .execute(&mut *tx)
     .await?;
     if moved.rows_affected() == 1 && !refused.is_empty() {
-        sqlx::query(
-            "UPDATE import_rows SET not_posted = $3 WHERE import_id = $1 AND line = ANY($2)",
-        )
-        .bind(id)
-        .bind(refused)
-        .bind(NOT_POSTED_EARLIER_CLAIM)
-        .execute(&mut *tx)
-        .await?;
+        super::rows::set_not_posted(&mut tx, tenant, id, refused, NOT_POSTED_EARLIER_CLAIM).await?;
     }
     tx.commit().await
 }

@@ -1,114 +1,14 @@
-//! Per-row results of an import.
+//! Per-row results of an import, stored a block per batch
+//! (store::block, migration 0018).
 
+use super::block::{self, Block};
 use bf_domain::{compact, Column, Problem, RowStatus};
+use bf_proto::imports::RowResult;
 use bf_runtime::db;
 use rust_decimal::Decimal;
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
-use sqlx::postgres::types::PgRecordEncoder;
-use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgRow, PgTypeInfo};
-use sqlx::{PgConnection, PgPool, Postgres, Row as _};
+use sqlx::{PgConnection, PgPool, Row as _};
+use std::collections::HashMap;
 use uuid::Uuid;
-
-/// A row as the recorder stores it, borrowing the event it arrived in.
-/// Sent to PostgreSQL as one `import_row_in` record (migration 0015), a
-/// batch as one array of them.
-pub struct NewRow<'a> {
-    pub line: i32,
-    pub status: RowStatus,
-    /// By template column ([`Column::ALL`] order); `None`: not in the file.
-    pub cells: Vec<Option<&'a str>>,
-    /// The normalized values that differ from their cells, by template
-    /// column (bf_domain::compact); `None` when the validator sent the
-    /// full map in `normalized` instead.
-    pub changes: Option<Vec<Option<&'a str>>>,
-    pub patient_balance: Option<Decimal>,
-    pub insurance_balance: Option<Decimal>,
-    pub matched_patient_id: Option<&'a str>,
-    pub problems: serde_json::Value,
-    /// The line's fields, or `[]` when they follow from the cells.
-    pub raw: serde_json::Value,
-    /// In full from a validator that sends it so, otherwise `{}`.
-    pub normalized: serde_json::Value,
-    pub prior: Option<serde_json::Value>,
-}
-
-/// Texts keyed by template column name, laid out by [`Column::ALL`]
-/// position for storage; trailing absent columns are left off.
-pub fn by_position<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Vec<Option<&'a str>> {
-    let mut out = vec![None; Column::ALL.len()];
-    for (name, text) in pairs {
-        if let Some(column) = Column::from_name(name) {
-            out[column.index()] = Some(text);
-        }
-    }
-    while out.last() == Some(&None) {
-        out.pop();
-    }
-    out
-}
-
-/// The `(column, text)` pairs of an array laid out by [`by_position`].
-fn positioned(values: &[Option<String>]) -> impl Iterator<Item = (Column, &str)> {
-    Column::ALL
-        .into_iter()
-        .zip(values)
-        .filter_map(|(column, text)| Some((column, text.as_deref()?)))
-}
-
-impl sqlx::Type<Postgres> for NewRow<'_> {
-    fn type_info() -> PgTypeInfo {
-        PgTypeInfo::with_name("import_row_in")
-    }
-}
-
-impl PgHasArrayType for NewRow<'_> {
-    fn array_type_info() -> PgTypeInfo {
-        PgTypeInfo::with_name("_import_row_in")
-    }
-}
-
-impl sqlx::Encode<'_, Postgres> for NewRow<'_> {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        // Field by field in the order of the type's attributes.
-        let mut record = PgRecordEncoder::new(buf);
-        record
-            .encode(self.line)?
-            .encode(self.status.as_str())?
-            .encode(&self.cells)?
-            .encode(&self.changes)?
-            .encode(self.patient_balance)?
-            .encode(self.insurance_balance)?
-            .encode(self.matched_patient_id)?
-            .encode(
-                self.cells
-                    .get(Column::PatientAccountNumber.index())
-                    .copied()
-                    .flatten(),
-            )?
-            .encode(unless_empty(&self.problems))?
-            .encode(unless_empty(&self.raw))?
-            .encode(unless_empty(&self.normalized))?
-            .encode(&self.prior)?;
-        record.finish();
-        Ok(IsNull::No)
-    }
-}
-
-/// A JSON value to send, or `None` for an empty array or object, which
-/// the insert stores as its constant (most rows have no problems, no
-/// fields of their own and no full normalized map). PostgreSQL parses
-/// every jsonb it receives as text: three per row were about a third of
-/// its time reading a batch.
-fn unless_empty(value: &serde_json::Value) -> Option<&serde_json::Value> {
-    match value {
-        serde_json::Value::Array(a) if a.is_empty() => None,
-        serde_json::Value::Object(o) if o.is_empty() => None,
-        other => Some(other),
-    }
-}
 
 /// A stored row, for review: normalized in full, however it was stored.
 #[derive(Debug)]
@@ -127,53 +27,63 @@ pub struct RowRecord {
     pub not_posted: Option<String>,
 }
 
-/// A row as stored; see migrations 0012 and 0015.
-#[derive(sqlx::FromRow)]
-struct StoredRow {
-    line: i32,
-    status: String,
-    cell_values: Vec<Option<String>>,
-    patient_balance: Option<Decimal>,
-    insurance_balance: Option<Decimal>,
-    matched_patient_id: Option<String>,
-    problems: serde_json::Value,
-    raw: serde_json::Value,
-    normalized: serde_json::Value,
-    changed_values: Option<Vec<Option<String>>>,
-    prior: Option<serde_json::Value>,
+/// What happened to a line after it was recorded (import_row_marks).
+#[derive(Debug, Default, Clone, sqlx::FromRow)]
+struct Mark {
     accepted: bool,
     not_posted: Option<String>,
 }
 
-impl<'r> sqlx::FromRow<'r, PgRow> for RowRecord {
-    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        let s = StoredRow::from_row(row)?;
-        let normalized = match &s.changed_values {
+impl RowRecord {
+    /// The row as the review shows it, from the row as it was sent.
+    fn of(r: &RowResult, mark: Option<&Mark>) -> RowRecord {
+        // Two places, as the numeric(12,2) column of one-row-per-line storage
+        // gave, so a row reads the same before and after migration 0018.
+        let amount = |s: &str| {
+            (!s.is_empty())
+                .then(|| s.parse().ok().map(bf_domain::money::normalize))
+                .flatten()
+        };
+        let cells = block::cells_of(r);
+        let normalized = match block::changes_of(r) {
             Some(changes) => {
-                let changes: Vec<(Column, String)> = positioned(changes)
+                let changes: Vec<(Column, String)> = block::positioned(&changes)
                     .map(|(c, v)| (c, v.to_string()))
                     .collect();
                 text_map(compact::restore_normalized(
-                    positioned(&s.cell_values),
+                    block::positioned(&cells),
                     &changes,
                 ))
             }
-            None => s.normalized,
+            None => serde_json::json!(r.normalized),
         };
-        Ok(RowRecord {
-            line: s.line,
-            status: s.status,
-            cells: text_map(positioned(&s.cell_values)),
-            patient_balance: s.patient_balance,
-            insurance_balance: s.insurance_balance,
-            matched_patient_id: s.matched_patient_id,
-            problems: s.problems,
-            raw: s.raw,
+        let problems = r
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"code": p.code, "column": p.column, "message": p.message}))
+            .collect();
+        RowRecord {
+            line: r.line as i32,
+            status: block::status_of(r).as_str().to_string(),
+            cells: text_map(block::positioned(&cells)),
+            patient_balance: amount(&r.patient_balance),
+            insurance_balance: amount(&r.insurance_balance),
+            matched_patient_id: Some(r.matched_patient_id.clone()).filter(|p| !p.is_empty()),
+            problems: serde_json::Value::Array(problems),
+            raw: serde_json::json!(r.raw),
             normalized,
-            prior: s.prior,
-            accepted: s.accepted,
-            not_posted: s.not_posted,
-        })
+            prior: r.prior.as_ref().map(|p| {
+                serde_json::json!({
+                    "patient_amount": p.patient_amount,
+                    "insurance_amount": p.insurance_amount,
+                    "date_of_service": p.date_of_service,
+                    "import_id": p.import_id,
+                    "claims": p.claims,
+                })
+            }),
+            accepted: mark.is_some_and(|m| m.accepted),
+            not_posted: mark.and_then(|m| m.not_posted.clone()),
+        }
     }
 }
 
@@ -202,60 +112,119 @@ pub fn fields(row: &RowRecord, columns: &[Option<Column>]) -> Vec<String> {
     })
 }
 
-/// How a batch's rows go in: the batch mark already proves a batch new, so
-/// its lines normally go in with a plain insert. Only when another batch
-/// carried some of the same lines (a plan redone with other chunk sizes)
-/// does the insert meet a line recorded before, and is then repeated
-/// leaving those lines alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lines {
-    /// None of the lines can be recorded yet: a plain insert, which fails
-    /// on a line that is. `ON CONFLICT` cost PostgreSQL a second index
-    /// probe and a confirmation record per row, about 40 % of the insert.
-    New,
-    /// Some lines may be recorded: those are left as they are.
-    MaybeRecorded,
+/// The columns of a block, in the order [`bind_block`] binds them from $3.
+const BLOCK_COLUMNS: &str = "first_line, last_line, valid, flagged, invalid, skipped,
+     valid_patient_balance, valid_insurance_balance, file_balance, file_credits,
+     lines, statuses, patient_ids, account_numbers, patient_balances, insurance_balances,
+     prior_patient, prior_insurance, settled, payload";
+
+fn bind_block<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    b: &'q Block<'q>,
+    payload: &'q [u8],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(b.first_line)
+        .bind(b.last_line)
+        .bind(b.counts[0])
+        .bind(b.counts[1])
+        .bind(b.counts[2])
+        .bind(b.counts[3])
+        .bind(b.valid_patient_balance)
+        .bind(b.valid_insurance_balance)
+        .bind(b.file_balance)
+        .bind(b.file_credits)
+        .bind(&b.lines)
+        .bind(&b.statuses)
+        .bind(&b.patient_ids)
+        .bind(&b.account_numbers)
+        .bind(&b.patient_balances)
+        .bind(&b.insurance_balances)
+        .bind(&b.prior_patient)
+        .bind(&b.prior_insurance)
+        .bind(&b.settled)
+        .bind(payload)
 }
 
-/// Inserts a batch of rows in one statement. Returns how many were new.
+/// Stores a batch's rows as one block, `payload` being the batch as sent.
+/// Fails on a line recorded already ([`is_recorded_line`]): the batch
+/// mark proves a batch new, so only a batch cut differently by a
+/// redelivered parse meets one, and is then recorded by
+/// [`insert_unrecorded`].
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: &str,
     import: Uuid,
-    rows: &[NewRow<'_>],
-    lines: Lines,
-) -> Result<u64, sqlx::Error> {
-    const INSERT: &str =
-        "INSERT INTO import_rows (import_id, tenant_id, line, status, cell_values, changed_values,
-                                  patient_balance, insurance_balance, matched_patient_id,
-                                  account_number, problems, raw, normalized, prior)
-         SELECT $1, $2, r.line, r.status, r.cell_values, r.changed_values,
-                r.patient_balance, r.insurance_balance, r.matched_patient_id, r.account_number,
-                COALESCE(r.problems, '[]'), COALESCE(r.raw, '[]'), COALESCE(r.normalized, '{}'),
-                r.prior
-           FROM UNNEST($3::import_row_in[]) AS r";
-    let statement = match lines {
-        Lines::New => std::borrow::Cow::Borrowed(INSERT),
-        Lines::MaybeRecorded => format!("{INSERT} ON CONFLICT (import_id, line) DO NOTHING").into(),
-    };
-    let done = sqlx::query(&statement)
-        .bind(import)
-        .bind(tenant)
-        .bind(rows)
+    block: &Block<'_>,
+    payload: &[u8],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO import_row_blocks (import_id, tenant_id, {BLOCK_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19, $20, $21, $22)"
+    );
+    bind_block(sqlx::query(&sql).bind(import).bind(tenant), block, payload)
         .execute(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(())
 }
 
-/// Whether an insert failed because a line was recorded already
-/// (see [`Lines`]).
+/// Whether an insert failed because a block of the import holds some of
+/// its lines already (migration 0018's exclusion, or the same first line).
 pub fn is_recorded_line(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "23P01" || code == "23505")
 }
 
-/// Refreshes the planner's statistics of import_rows, so review pages of a
+/// Stores the rows of a batch that no block holds yet, as one block per
+/// run of them: the slow path of [`insert`]. Returns how many were new.
+pub async fn insert_unrecorded(
+    conn: &mut PgConnection,
+    tenant: &str,
+    import: Uuid,
+    rows: &[RowResult],
+) -> Result<usize, sqlx::Error> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(0);
+    };
+    let recorded: Vec<(i32, i32)> = sqlx::query_as(
+        "SELECT first_line, last_line FROM import_row_blocks
+          WHERE import_id = $1 AND int4range(first_line, last_line, '[]') && int4range($2, $3, '[]')",
+    )
+    .bind(import)
+    .bind(first.line as i32)
+    .bind(last.line as i32)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held = |line: i32| recorded.iter().any(|(a, b)| (*a..=*b).contains(&line));
+    let mut runs: Vec<Vec<RowResult>> = vec![Vec::new()];
+    for r in rows {
+        if held(r.line as i32) {
+            runs.push(Vec::new());
+        } else if let Some(run) = runs.last_mut() {
+            run.push(r.clone());
+        }
+    }
+    let mut new = 0;
+    for run in runs.into_iter().filter(|run| !run.is_empty()) {
+        new += run.len();
+        let payload = block::payload(tenant, import, run);
+        let rows = block::rows_of(&payload).map_err(decode_error)?;
+        if let Some(b) = Block::of(&rows) {
+            insert(conn, tenant, import, &b, &payload).await?;
+        }
+    }
+    Ok(new)
+}
+
+/// A stored payload that does not decode: the block is damaged.
+fn decode_error(e: prost::DecodeError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+/// Refreshes the planner's statistics of the blocks, so review pages of a
 /// big import that just arrived stay index range scans.
 pub async fn refresh_statistics(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT refresh_import_rows_statistics()")
@@ -264,13 +233,10 @@ pub async fn refresh_statistics(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The import's patients, in one pass over its rows: how many patients
+/// The import's patients, in one pass over its lines: how many patients
 /// its lines name (whatever their status), and the lines of each patient
-/// named on more than one importable line. One grouping serves both, where
-/// a `count(DISTINCT ...)` in the summary sorted every row again; both are
-/// aggregated as the groups stream out, where a materialized CTE stored
-/// every group and read them twice (at 10^6 rows, 0.73-0.84 s -> 0.44-0.55 s,
-/// and finishing runs alone, after the last batch).
+/// named on more than one importable line. One grouping serves both; both
+/// are aggregated as the groups stream out.
 pub async fn patients(
     conn: &mut PgConnection,
     import: Uuid,
@@ -279,8 +245,8 @@ pub async fn patients(
         "SELECT count(*), COALESCE(array_agg(pid) FILTER (WHERE importable > 1), '{}')
            FROM (SELECT matched_patient_id AS pid,
                         count(*) FILTER (WHERE status IN ('valid', 'flagged')) AS importable
-                   FROM import_rows
-                  WHERE import_id = $1 AND matched_patient_id IS NOT NULL
+                   FROM import_row_blocks b, unnest(b.patient_ids, b.statuses) AS l(matched_patient_id, status)
+                  WHERE b.import_id = $1 AND matched_patient_id IS NOT NULL
                   GROUP BY matched_patient_id) g",
     )
     .bind(import)
@@ -290,8 +256,10 @@ pub async fn patients(
         return Ok((count, Vec::new()));
     }
     let lines = sqlx::query_scalar(
-        "SELECT array_agg(line ORDER BY line) FROM import_rows
-          WHERE import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id = ANY($2)
+        "SELECT array_agg(line ORDER BY line)
+           FROM import_row_blocks b,
+                unnest(b.lines, b.statuses, b.patient_ids) AS l(line, status, matched_patient_id)
+          WHERE b.import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id = ANY($2)
           GROUP BY matched_patient_id",
     )
     .bind(import)
@@ -301,51 +269,94 @@ pub async fn patients(
     Ok((count, lines))
 }
 
-/// Flags lines, appending to each line its own problem: one statement for
-/// any number of lines, so a file where many patients repeat costs one
-/// round trip at the end of its parse, not one per patient.
+/// Flags lines, appending to each line its own problem. Each block that
+/// holds one is rewritten once, whatever the number of its lines flagged.
 pub async fn flag(
     conn: &mut PgConnection,
+    tenant: &str,
     import: Uuid,
     flagged: &[(i32, &Problem)],
 ) -> Result<(), sqlx::Error> {
-    let lines: Vec<i32> = flagged.iter().map(|(line, _)| *line).collect();
-    let problems: Vec<serde_json::Value> = flagged
-        .iter()
-        .map(|(_, p)| serde_json::to_value(p).unwrap_or_default())
-        .collect();
-    sqlx::query(
-        "UPDATE import_rows r SET status = 'flagged', problems = r.problems || jsonb_build_array(f.problem)
-           FROM unnest($2::int[], $3::jsonb[]) AS f(line, problem)
-          WHERE r.import_id = $1 AND r.line = f.line",
+    let problems: HashMap<i32, &Problem> = flagged.iter().copied().collect();
+    let lines: Vec<i32> = problems.keys().copied().collect();
+    let blocks: Vec<i32> = sqlx::query_scalar(
+        "SELECT first_line FROM import_row_blocks b
+          WHERE import_id = $1
+            AND EXISTS (SELECT 1 FROM unnest($2::int[]) l WHERE l BETWEEN b.first_line AND b.last_line)
+          ORDER BY first_line",
     )
     .bind(import)
     .bind(&lines)
-    .bind(&problems)
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for first_line in blocks {
+        let mut rows =
+            block::rows_of(&payload_of(conn, import, first_line).await?).map_err(decode_error)?;
+        for r in rows.iter_mut() {
+            if let Some(p) = problems.get(&(r.line as i32)) {
+                r.set_status(bf_proto::imports::RowStatus::Flagged);
+                r.problems.push(bf_proto::imports::Problem {
+                    code: p.code.as_str().to_string(),
+                    column: p.column.clone(),
+                    message: p.message.clone(),
+                });
+            }
+        }
+        let payload = block::payload(tenant, import, rows);
+        let rows = block::rows_of(&payload).map_err(decode_error)?;
+        if let Some(b) = Block::of(&rows) {
+            let sql = format!(
+                "UPDATE import_row_blocks SET ({BLOCK_COLUMNS}) =
+                        ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                         $18, $19, $20, $21, $22)
+                  WHERE import_id = $1 AND first_line = $2"
+            );
+            bind_block(
+                sqlx::query(&sql).bind(import).bind(first_line),
+                &b,
+                &payload,
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     Ok(())
 }
 
+/// A block's payload.
+async fn payload_of(
+    conn: &mut PgConnection,
+    import: Uuid,
+    first_line: i32,
+) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT payload FROM import_row_blocks WHERE import_id = $1 AND first_line = $2",
+    )
+    .bind(import)
+    .bind(first_line)
+    .fetch_one(conn)
+    .await
+}
+
 /// Row counts by status, and balance totals over the valid rows; and the
-/// file's own totals ([`FileTotals`]) with the count of [`patients`],
-/// in the same one pass over the rows.
+/// file's own totals ([`FileTotals`]) with the count of [`patients`]:
+/// sums of the blocks' own.
 pub async fn summary(
     conn: &mut PgConnection,
     import: Uuid,
     patients: i64,
 ) -> Result<(crate::store::imports::Summary, FileTotals), sqlx::Error> {
     let row = sqlx::query(
-        "SELECT count(*) AS total,
-                count(*) FILTER (WHERE status = 'valid') AS valid,
-                count(*) FILTER (WHERE status = 'flagged') AS flagged,
-                count(*) FILTER (WHERE status = 'invalid') AS invalid,
-                count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                sum(patient_balance) FILTER (WHERE status = 'valid') AS patient,
-                sum(insurance_balance) FILTER (WHERE status = 'valid') AS insurance,
-                sum(patient_balance) AS file_balance,
-                sum(patient_balance) FILTER (WHERE patient_balance < 0) AS file_credits
-           FROM import_rows WHERE import_id = $1",
+        "SELECT COALESCE(sum(valid + flagged + invalid + skipped), 0)::bigint AS total,
+                COALESCE(sum(valid), 0)::bigint AS valid,
+                COALESCE(sum(flagged), 0)::bigint AS flagged,
+                COALESCE(sum(invalid), 0)::bigint AS invalid,
+                COALESCE(sum(skipped), 0)::bigint AS skipped,
+                COALESCE(sum(valid_patient_balance), 0) AS patient,
+                COALESCE(sum(valid_insurance_balance), 0) AS insurance,
+                COALESCE(sum(file_balance), 0) AS file_balance,
+                COALESCE(sum(file_credits), 0) AS file_credits
+           FROM import_row_blocks WHERE import_id = $1",
     )
     .bind(import)
     .fetch_one(conn)
@@ -356,31 +367,100 @@ pub async fn summary(
         flagged: row.try_get("flagged")?,
         invalid: row.try_get("invalid")?,
         skipped: row.try_get("skipped")?,
-        patient_balance: row
-            .try_get::<Option<Decimal>, _>("patient")?
-            .unwrap_or_default(),
-        insurance_balance: row
-            .try_get::<Option<Decimal>, _>("insurance")?
-            .unwrap_or_default(),
+        patient_balance: row.try_get("patient")?,
+        insurance_balance: row.try_get("insurance")?,
     };
     let file = FileTotals {
-        patient_balance: row
-            .try_get::<Option<Decimal>, _>("file_balance")?
-            .unwrap_or_default(),
-        credit_total: row
-            .try_get::<Option<Decimal>, _>("file_credits")?
-            .unwrap_or_default(),
+        patient_balance: row.try_get("file_balance")?,
+        credit_total: row.try_get("file_credits")?,
         patient_count: patients,
     };
     Ok((summary, file))
 }
 
-/// The columns a [`RowRecord`] is read from.
-const ROW_COLUMNS: &str =
-    "line, status, cell_values, patient_balance, insurance_balance, matched_patient_id,
-     problems, raw, normalized, changed_values, prior, accepted, not_posted";
+/// The blocks of an import that end after `after`, in line order, as
+/// `(first_line, last_line)`: a few integers per 2,000 lines, so the whole
+/// list is read before any block's rows.
+async fn blocks_after(
+    conn: &mut PgConnection,
+    tenant: &str,
+    import: Uuid,
+    after: i32,
+    having: &str,
+) -> Result<Vec<(i32, i32)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT first_line, last_line FROM import_row_blocks
+          WHERE tenant_id = $1 AND import_id = $2 AND last_line > $3 AND {having}
+          ORDER BY first_line"
+    ))
+    .bind(tenant)
+    .bind(import)
+    .bind(after)
+    .fetch_all(conn)
+    .await
+}
+
+/// The marks of an import's lines between two lines.
+async fn marks_between(
+    conn: &mut PgConnection,
+    import: Uuid,
+    (first, last): (i32, i32),
+) -> Result<HashMap<i32, Mark>, sqlx::Error> {
+    let found: Vec<(i32, bool, Option<String>)> = sqlx::query_as(
+        "SELECT line, accepted, not_posted FROM import_row_marks
+          WHERE import_id = $1 AND line BETWEEN $2 AND $3",
+    )
+    .bind(import)
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(line, accepted, not_posted)| {
+            (
+                line,
+                Mark {
+                    accepted,
+                    not_posted,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Up to `limit` rows after `after` that `keep` takes, read block by
+/// block from `blocks` until there are enough.
+async fn read_rows(
+    conn: &mut PgConnection,
+    import: Uuid,
+    blocks: &[(i32, i32)],
+    after: i32,
+    limit: usize,
+    keep: impl Fn(&RowResult, Option<&Mark>) -> bool,
+) -> Result<Vec<RowRecord>, sqlx::Error> {
+    let mut found = Vec::new();
+    for &range in blocks {
+        if found.len() >= limit {
+            break;
+        }
+        let rows =
+            block::rows_of(&payload_of(conn, import, range.0).await?).map_err(decode_error)?;
+        let marks = marks_between(conn, import, range).await?;
+        found.extend(
+            rows.iter()
+                .filter(|r| r.line as i32 > after)
+                .map(|r| (r, marks.get(&(r.line as i32))))
+                .filter(|(r, mark)| keep(r, *mark))
+                .take(limit - found.len())
+                .map(|(r, mark)| RowRecord::of(r, mark)),
+        );
+    }
+    Ok(found)
+}
 
 /// A page of a tenant's import rows, by line, optionally of one status.
+/// Blocks without a row of the status are skipped by their counts.
 pub async fn page(
     pool: &PgPool,
     tenant: &str,
@@ -389,40 +469,19 @@ pub async fn page(
     after: i32,
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
-    // One statement per status, with the status as a literal, rather than
-    // `($3 IS NULL OR status = $3)`: each is one ordered index range scan,
-    // whatever the import's size, where the combined form let a prepared
-    // statement's generic plan sort every row. The literal lets the planner
-    // use the index of the statuses other than valid (migration 0016); a
-    // page of valid rows reads the primary key. The text comes from the
-    // closed set of RowStatus, never from the caller.
-    let filter = match status {
-        Some(s) => format!("status = '{}'", s.as_str()),
+    // The count column is named by the closed set of RowStatus, never by
+    // the caller.
+    let having = match status {
+        Some(s) => format!("{} > 0", s.as_str()),
         None => "true".to_string(),
     };
-    let sql = format!(
-        "SELECT {ROW_COLUMNS}
-           FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2 AND {filter} AND line > $3
-          ORDER BY line LIMIT $4"
-    );
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    // The ordered range scan is the right plan whatever the statistics
-    // say. Before they count an import that just arrived, the planner took
-    // the import's rows for one (the tenant filter and the row-level policy
-    // multiply their guesses), read every later row and sorted them: the
-    // first pages of a 10^5-row import took 40-110 ms instead of 0.1 ms.
-    // Without sorts to choose, it keeps to the index's order.
-    sqlx::query("SET LOCAL enable_sort = off")
-        .execute(&mut *tx)
-        .await?;
-    let found = sqlx::query_as(&sql)
-        .bind(tenant)
-        .bind(import)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+    let blocks = blocks_after(&mut tx, tenant, import, after, &having).await?;
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let found = read_rows(&mut tx, import, &blocks, after, limit, |r, _| {
+        status.is_none_or(|s| block::status_of(r) == s)
+    })
+    .await?;
     tx.commit().await?;
     Ok(found)
 }
@@ -437,30 +496,138 @@ pub async fn to_post_after(
     limit: i64,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    // One ordered range scan of import_rows_by_status per status, merged:
-    // each batch costs the same at line 10 and at line 1,000,000.
-    let found = sqlx::query_as(&format!(
-        "SELECT * FROM (
-             (SELECT {ROW_COLUMNS}
-                FROM import_rows
-               WHERE tenant_id = $1 AND import_id = $2 AND status = 'valid' AND line > $3
-               ORDER BY line LIMIT $4)
-             UNION ALL
-             (SELECT {ROW_COLUMNS}
-                FROM import_rows
-               WHERE tenant_id = $1 AND import_id = $2 AND status = 'flagged' AND accepted
-                 AND line > $3
-               ORDER BY line LIMIT $4)
-         ) postable ORDER BY line LIMIT $4"
-    ))
-    .bind(tenant)
-    .bind(import)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    let blocks = blocks_after(&mut tx, tenant, import, after, "(valid > 0 OR flagged > 0)").await?;
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let found = read_rows(&mut tx, import, &blocks, after, limit, postable).await?;
     tx.commit().await?;
     Ok(found)
+}
+
+/// Whether Save posts a row: valid, or flagged and accepted.
+fn postable(r: &RowResult, mark: Option<&Mark>) -> bool {
+    match block::status_of(r) {
+        RowStatus::Valid => true,
+        RowStatus::Flagged => mark.is_some_and(|m| m.accepted),
+        _ => false,
+    }
+}
+
+/// Rows found by a line number or an account number, by line; failing
+/// those, by the patient id the rows matched. Blocks are chosen by their
+/// line range and their arrays of account numbers and patient ids; only
+/// those are decoded.
+pub async fn search(
+    pool: &PgPool,
+    tenant: &str,
+    import: Uuid,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<RowRecord>, sqlx::Error> {
+    let query = query.trim();
+    let line: Option<i32> = query.parse().ok();
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let blocks: Vec<(i32, i32)> = sqlx::query_as(
+        "SELECT first_line, last_line FROM import_row_blocks
+          WHERE tenant_id = $1 AND import_id = $2
+            AND ($3 BETWEEN first_line AND last_line OR $4 = ANY(account_numbers))
+          ORDER BY first_line",
+    )
+    .bind(tenant)
+    .bind(import)
+    .bind(line)
+    .bind(query)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut found = read_rows(&mut tx, import, &blocks, 0, limit, |r, _| {
+        Some(r.line as i32) == line
+            || block::cells_of(r).get(Column::PatientAccountNumber.index()) == Some(&Some(query))
+    })
+    .await?;
+    if found.is_empty() {
+        let blocks: Vec<(i32, i32)> = sqlx::query_as(
+            "SELECT first_line, last_line FROM import_row_blocks
+              WHERE tenant_id = $1 AND import_id = $2 AND $3 = ANY(patient_ids)
+              ORDER BY first_line",
+        )
+        .bind(tenant)
+        .bind(import)
+        .bind(query)
+        .fetch_all(&mut *tx)
+        .await?;
+        found = read_rows(&mut tx, import, &blocks, 0, limit, |r, _| {
+            r.matched_patient_id == query
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Up to `limit` patients who got a BF claim from this import, in the
+/// order of their first posted line, for links to their claim histories.
+/// Reads the blocks' arrays in line order until it has them.
+pub async fn posted_patients(
+    pool: &PgPool,
+    tenant: &str,
+    import: Uuid,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    let blocks = blocks_after(&mut tx, tenant, import, 0, "(valid > 0 OR flagged > 0)").await?;
+    let mut found: Vec<String> = Vec::new();
+    for range in blocks {
+        if found.len() >= limit {
+            break;
+        }
+        let (lines, statuses, patients): (Vec<i32>, Vec<String>, Vec<Option<String>>) =
+            sqlx::query_as(
+                "SELECT lines, statuses, patient_ids FROM import_row_blocks
+                  WHERE import_id = $1 AND first_line = $2",
+            )
+            .bind(import)
+            .bind(range.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let marks = marks_between(&mut tx, import, range).await?;
+        for ((line, status), patient) in lines.iter().zip(&statuses).zip(patients) {
+            let mark = marks.get(line);
+            let posted = match status.as_str() {
+                "valid" => true,
+                "flagged" => mark.is_some_and(|m| m.accepted),
+                _ => false,
+            } && mark.is_none_or(|m| m.not_posted.is_none());
+            match patient {
+                Some(p) if posted && found.len() < limit && !found.contains(&p) => found.push(p),
+                _ => {}
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Records why Save did not post lines.
+pub async fn set_not_posted(
+    conn: &mut PgConnection,
+    tenant: &str,
+    import: Uuid,
+    lines: &[i32],
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO import_row_marks (import_id, tenant_id, line, not_posted)
+         SELECT $1, $2, l, $4 FROM unnest($3::int[]) AS l
+         ON CONFLICT (import_id, line) DO UPDATE SET not_posted = EXCLUDED.not_posted",
+    )
+    .bind(import)
+    .bind(tenant)
+    .bind(lines)
+    .bind(why)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Records that a batch arrived. False when it had arrived before (a
@@ -507,7 +674,14 @@ pub async fn all_batches_recorded(
 /// Deletes an import's staged rows and batch marks: the patient data it
 /// holds outside the ledger.
 pub async fn delete_staged(conn: &mut PgConnection, import: Uuid) -> Result<(), sqlx::Error> {
-    for table in ["import_rows", "import_batches"] {
+    // import_rows: lines recorded before the blocks, until the gateway
+    // moves them (store::legacy_rows).
+    for table in [
+        "import_row_blocks",
+        "import_row_marks",
+        "import_batches",
+        "import_rows",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
             .bind(import)
             .execute(&mut *conn)
@@ -569,26 +743,32 @@ pub async fn accept(
     all: bool,
     lines: &[i32],
 ) -> Result<Vec<i32>, sqlx::Error> {
-    sqlx::query("UPDATE import_rows SET accepted = false WHERE import_id = $1 AND accepted")
+    sqlx::query("UPDATE import_row_marks SET accepted = false WHERE import_id = $1 AND accepted")
         .bind(import)
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "UPDATE import_rows SET accepted = true
-          WHERE import_id = $1 AND status = 'flagged'
-            AND ($2 OR line = ANY($3)
-                 OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(problems) p
-                                 WHERE p->>'code' <> 'existing_balance_forward'))",
+        "INSERT INTO import_row_marks (import_id, tenant_id, line, accepted)
+         SELECT b.import_id, b.tenant_id, l.line, true
+           FROM import_row_blocks b, unnest(b.lines, b.statuses, b.settled) AS l(line, status, settled)
+          WHERE b.import_id = $1 AND b.flagged > 0 AND l.status = 'flagged'
+            AND ($2 OR l.line = ANY($3) OR l.settled)
+         ON CONFLICT (import_id, line) DO UPDATE SET accepted = true",
     )
     .bind(import)
     .bind(all)
     .bind(lines)
     .execute(&mut *conn)
     .await?;
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar(
-        "SELECT l FROM unnest($2::int[]) AS l
-          WHERE NOT EXISTS (SELECT 1 FROM import_rows r
-                             WHERE r.import_id = $1 AND r.line = l AND r.status = 'flagged')",
+        "SELECT l FROM (SELECT unnest($2::int[]) AS l
+                         EXCEPT
+                        SELECT line FROM import_row_blocks b, unnest(b.lines, b.statuses) AS l(line, status)
+                         WHERE b.import_id = $1 AND b.flagged > 0 AND status = 'flagged') unknown
+          ORDER BY l",
     )
     .bind(import)
     .bind(lines)
@@ -604,13 +784,20 @@ pub async fn posting(
     policy: &str,
 ) -> Result<(i64, i64, Decimal, Decimal), sqlx::Error> {
     let (claims, patients, patient, insurance): (i64, i64, Option<Decimal>, Option<Decimal>) = sqlx::query_as(
-        "WITH r AS (
+        "WITH accepted AS (
+             SELECT line FROM import_row_marks WHERE import_id = $1 AND accepted
+         ), r AS (
              SELECT matched_patient_id AS pid, patient_balance AS pb, COALESCE(insurance_balance, 0) AS ib,
-                    prior IS NOT NULL AS has_prior,
-                    COALESCE((prior->>'patient_amount')::numeric, 0) AS ppb,
-                    COALESCE((prior->>'insurance_amount')::numeric, 0) AS pib
-               FROM import_rows
-              WHERE import_id = $1 AND (status = 'valid' OR (status = 'flagged' AND accepted))
+                    prior_patient_amount IS NOT NULL AS has_prior,
+                    COALESCE(prior_patient_amount, 0) AS ppb,
+                    COALESCE(prior_insurance_amount, 0) AS pib
+               FROM import_row_blocks b,
+                    unnest(b.lines, b.statuses, b.patient_ids, b.patient_balances, b.insurance_balances,
+                           b.prior_patient, b.prior_insurance)
+                      AS l(line, status, matched_patient_id, patient_balance, insurance_balance,
+                           prior_patient_amount, prior_insurance_amount)
+              WHERE b.import_id = $1
+                AND (status = 'valid' OR (status = 'flagged' AND line IN (SELECT line FROM accepted)))
          ), a AS (
              SELECT pid, CASE WHEN has_prior AND $2 = 'post_difference' THEN pb - ppb ELSE pb END AS p,
                     CASE WHEN has_prior AND $2 = 'post_difference' THEN ib - pib ELSE ib END AS i
@@ -632,106 +819,55 @@ pub async fn posting(
     ))
 }
 
-/// Rows found by a line number or an account number, by line; failing
-/// those, by the patient id the rows matched. The last has no index of its
-/// own (migration 0017) and reads the import's rows, so it is only tried
-/// when the first two find nothing.
-pub async fn search(
-    pool: &PgPool,
-    tenant: &str,
-    import: Uuid,
-    query: &str,
-    limit: i64,
-) -> Result<Vec<RowRecord>, sqlx::Error> {
-    let query = query.trim();
-    let line: Option<i32> = query.parse().ok();
-    let mut tx = db::tenant_tx(pool, tenant).await?;
-    let mut found: Vec<RowRecord> = sqlx::query_as(&format!(
-        "SELECT {ROW_COLUMNS}
-           FROM import_rows
-          WHERE tenant_id = $1 AND import_id = $2 AND (line = $3 OR account_number = $4)
-          ORDER BY line LIMIT $5"
-    ))
-    .bind(tenant)
-    .bind(import)
-    .bind(line)
-    .bind(query)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    if found.is_empty() {
-        found = sqlx::query_as(&format!(
-            "SELECT {ROW_COLUMNS}
-               FROM import_rows
-              WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id = $3
-              ORDER BY line LIMIT $4"
-        ))
-        .bind(tenant)
-        .bind(import)
-        .bind(query)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(found)
-}
-
-/// Up to `limit` patients who got a BF claim from this import, in the
-/// order of their first posted line, for links to their claim histories.
-/// Reads posted rows in line order (the primary key) until it has them.
-pub async fn posted_patients(
-    pool: &PgPool,
-    tenant: &str,
-    import: Uuid,
-    limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = db::tenant_tx(pool, tenant).await?;
-    let found = sqlx::query_scalar(
-        "SELECT pid FROM (
-             SELECT DISTINCT ON (pid) pid, line FROM (
-                 SELECT matched_patient_id AS pid, line FROM import_rows
-                  WHERE tenant_id = $1 AND import_id = $2 AND matched_patient_id IS NOT NULL
-                    AND (status = 'valid' OR (status = 'flagged' AND accepted))
-                    AND not_posted IS NULL
-                  ORDER BY line LIMIT $3 * 2) posted
-              ORDER BY pid, line) firsts
-          ORDER BY line LIMIT $3",
-    )
-    .bind(tenant)
-    .bind(import)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bf_proto::claims::PriorBalanceForward;
 
     #[test]
-    fn cells_laid_out_by_column_read_back_by_name_in_template_order() {
-        let stored = by_position([
-            ("insurance_balance", "0"),
-            ("patient_account_number", "007"),
-            ("not_a_column", "x"),
-        ]);
-        // Trailing absent columns are left off; the unknown name is dropped.
-        assert_eq!(stored.len(), Column::InsuranceBalance.index() + 1);
-        let owned: Vec<Option<String>> = stored.iter().map(|t| t.map(str::to_string)).collect();
-        let read: Vec<(Column, &str)> = positioned(&owned).collect();
+    fn a_row_reads_back_with_its_cells_normalized_values_and_marks() {
+        let mut sent = RowResult {
+            line: 7,
+            cell_columns: 1 << Column::PatientAccountNumber.index()
+                | 1 << Column::InsuranceBalance.index(),
+            cells: vec!["007".into(), " 0 ".into()],
+            change_columns: 1 << Column::InsuranceBalance.index(),
+            changes: vec!["0.00".into()],
+            patient_balance: "12.5".into(),
+            matched_patient_id: "P1".into(),
+            prior: Some(PriorBalanceForward {
+                patient_amount: "3.00".into(),
+                claims: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        sent.set_status(bf_proto::imports::RowStatus::Flagged);
+        let mark = Mark {
+            accepted: true,
+            not_posted: None,
+        };
+        let read = RowRecord::of(&sent, Some(&mark));
+        assert_eq!(read.line, 7);
+        assert_eq!(read.status, "flagged");
         assert_eq!(
-            read,
-            vec![
-                (Column::PatientAccountNumber, "007"),
-                (Column::InsuranceBalance, "0")
-            ]
+            read.cells,
+            serde_json::json!({"patient_account_number": "007", "insurance_balance": " 0 "})
         );
         assert_eq!(
-            text_map(read),
-            serde_json::json!({"patient_account_number": "007", "insurance_balance": "0"})
+            read.normalized,
+            serde_json::json!({"patient_account_number": "007", "insurance_balance": "0.00"})
         );
+        assert_eq!(
+            read.patient_balance.map(|d| d.to_string()).as_deref(),
+            Some("12.50"),
+            "amounts read with two places"
+        );
+        assert_eq!(read.insurance_balance, None);
+        assert_eq!(read.matched_patient_id.as_deref(), Some("P1"));
+        assert_eq!(read.raw, serde_json::json!([]));
+        assert_eq!(read.prior.expect("prior")["patient_amount"], "3.00");
+        assert!(read.accepted && postable(&sent, Some(&mark)));
+        assert!(!postable(&sent, None));
     }
 }

@@ -44,7 +44,7 @@ metric!(
     HistogramVec,
     histogram(
         "bf_batch_seconds",
-        "Time per batch, by stage (record, claims)",
+        "Time per batch, by stage (record, claims; finish: once per import, after its last batch)",
         &["stage"]
     )
 );

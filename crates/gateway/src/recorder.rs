@@ -383,6 +383,8 @@ async fn finish_if_complete(
     if !rows::all_batches_recorded(conn, id).await? {
         return Ok(None);
     }
+    // Serial by nature (it needs every line), so the bench shows it apart.
+    let started = std::time::Instant::now();
     let (patients, duplicates) = rows::patients(conn, id).await?;
     let problems: Vec<(Vec<i32>, Problem)> = duplicates
         .into_iter()
@@ -403,6 +405,9 @@ async fn finish_if_complete(
     imports::set_summary(conn, id, &summary).await?;
     imports::transition(conn, record, ImportStatus::ReadyForReview, ACTOR, None).await?;
     record.status = ImportStatus::ReadyForReview.as_str().to_string();
+    crate::metrics::batch_seconds()
+        .with_label_values(&["finish"])
+        .observe(started.elapsed().as_secs_f64());
     tracing::info!(
         import_id = %id, total = summary.total, valid = summary.valid, flagged = summary.flagged,
         invalid = summary.invalid, skipped = summary.skipped, "import ready for review"

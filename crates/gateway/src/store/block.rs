@@ -150,8 +150,14 @@ pub fn rows_of(payload: &[u8]) -> Result<Vec<RowResult>, prost::DecodeError> {
 /// The payload of a block built here rather than received (part of a
 /// batch, a block rewritten by flagging, rows moved from import_rows):
 /// encoded as the validator encodes a batch, so every block reads alike.
-pub fn payload(tenant: &str, import: uuid::Uuid, rows: Vec<RowResult>) -> Vec<u8> {
-    ImportEvent {
+/// The rows come back with it, so the block's columns are laid out from
+/// them rather than from the payload decoded again.
+pub fn payload(
+    tenant: &str,
+    import: uuid::Uuid,
+    rows: Vec<RowResult>,
+) -> (Vec<u8>, Vec<RowResult>) {
+    let event = ImportEvent {
         tenant_id: tenant.to_string(),
         import_id: import.to_string(),
         event: Some(Event::Batch(RowBatch {
@@ -159,8 +165,13 @@ pub fn payload(tenant: &str, import: uuid::Uuid, rows: Vec<RowResult>) -> Vec<u8
             bytes_read: 0,
             rows,
         })),
-    }
-    .encode_to_vec()
+    };
+    let payload = event.encode_to_vec();
+    let rows = match event.event {
+        Some(Event::Batch(batch)) => batch.rows,
+        _ => Vec::new(),
+    };
+    (payload, rows)
 }
 
 /// A row's cells by column position: packed (bf_domain::compact) or,
@@ -278,8 +289,9 @@ mod tests {
     fn a_built_payload_reads_back_as_its_rows() {
         use bf_proto::imports::RowStatus as S;
         let rows = vec![row(2, S::Valid, "1.00"), row(3, S::Invalid, "")];
-        let stored = payload("t1", uuid::Uuid::nil(), rows.clone());
+        let (stored, given_back) = payload("t1", uuid::Uuid::nil(), rows.clone());
         assert_eq!(rows_of(&stored).expect("decodes"), rows);
+        assert_eq!(given_back, rows);
     }
 
     #[test]

@@ -73,8 +73,7 @@ async fn move_import(
     lines.sort_by_key(|l| l.line);
     for part in lines.chunks(LINES_PER_BLOCK) {
         let tenant = &part[0].tenant_id;
-        let payload = block::payload(tenant, import, part.iter().map(row_of).collect());
-        let rows = block::rows_of(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let (payload, rows) = block::payload(tenant, import, part.iter().map(row_of).collect());
         if let Some(b) = Block::of(&rows) {
             rows::insert(&mut *conn, tenant, import, &b, &payload).await?;
         }

@@ -210,8 +210,7 @@ pub async fn insert_unrecorded(
     let mut new = 0;
     for run in runs.into_iter().filter(|run| !run.is_empty()) {
         new += run.len();
-        let payload = block::payload(tenant, import, run);
-        let rows = block::rows_of(&payload).map_err(decode_error)?;
+        let (payload, rows) = block::payload(tenant, import, run);
         if let Some(b) = Block::of(&rows) {
             insert(conn, tenant, import, &b, &payload).await?;
         }
@@ -270,7 +269,10 @@ pub async fn patients(
 }
 
 /// Flags lines, appending to each line its own problem. Each block that
-/// holds one is rewritten once, whatever the number of its lines flagged.
+/// holds one is rewritten once, whatever the number of its lines flagged,
+/// and only in what flagging changes: the block's lines, patients,
+/// accounts and amounts stay as stored (unchanged TOASTed arrays are not
+/// written again).
 pub async fn flag(
     conn: &mut PgConnection,
     tenant: &str,
@@ -302,24 +304,41 @@ pub async fn flag(
                 });
             }
         }
-        let payload = block::payload(tenant, import, rows);
-        let rows = block::rows_of(&payload).map_err(decode_error)?;
+        let (payload, rows) = block::payload(tenant, import, rows);
         if let Some(b) = Block::of(&rows) {
-            let sql = format!(
-                "UPDATE import_row_blocks SET ({BLOCK_COLUMNS}) =
-                        ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                         $18, $19, $20, $21, $22)
-                  WHERE import_id = $1 AND first_line = $2"
-            );
-            bind_block(
-                sqlx::query(&sql).bind(import).bind(first_line),
-                &b,
-                &payload,
-            )
-            .execute(&mut *conn)
-            .await?;
+            update_flagged(conn, import, &b, &payload).await?;
         }
     }
+    Ok(())
+}
+
+/// Writes back what flagging changes in a block: statuses, counts, the
+/// valid totals, the settled marks and the payload. Only importable lines
+/// are flagged ([`patients`]), so the invalid and skipped counts and the
+/// file's own totals stand.
+async fn update_flagged(
+    conn: &mut PgConnection,
+    import: Uuid,
+    b: &Block<'_>,
+    payload: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE import_row_blocks
+            SET valid = $3, flagged = $4, valid_patient_balance = $5,
+                valid_insurance_balance = $6, statuses = $7, settled = $8, payload = $9
+          WHERE import_id = $1 AND first_line = $2",
+    )
+    .bind(import)
+    .bind(b.first_line)
+    .bind(b.counts[0])
+    .bind(b.counts[1])
+    .bind(b.valid_patient_balance)
+    .bind(b.valid_insurance_balance)
+    .bind(&b.statuses)
+    .bind(&b.settled)
+    .bind(payload)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -352,10 +352,14 @@ fn new_claims(claims: Vec<BalanceForward>) -> Result<Vec<NewBalanceForward>, Cla
 /// leading zeros), which also find every patient with the same account
 /// number exactly, and, for the accounts that are all zeros (no key), the
 /// account numbers themselves. Half the index probes of looking up both.
+/// Only candidates without a patient id are matched by account
+/// ([`Directory::judge`]), so only theirs are looked up: for a file that
+/// names its patients' ids, half of the directory's probes and rows.
 fn account_probes(candidates: &[MatchCandidate]) -> (Vec<&str>, Vec<&str>) {
     let mut keys = Vec::new();
     let mut zero_accounts = Vec::new();
-    for account in candidates.iter().map(|c| c.patient_account_number.trim()) {
+    let by_account = candidates.iter().filter(|c| c.patient_id.trim().is_empty());
+    for account in by_account.map(|c| c.patient_account_number.trim()) {
         match account_key(account) {
             "" if !account.is_empty() => zero_accounts.push(account),
             "" => {}
@@ -498,5 +502,21 @@ mod tests {
         let (keys, zero_accounts) = account_probes(&candidates);
         assert_eq!(keys, vec!["123", "9"]);
         assert_eq!(zero_accounts, vec!["0000"]);
+    }
+
+    #[test]
+    fn candidates_with_a_patient_id_are_not_looked_up_by_account() {
+        let with_id = |id: &str, account: &str| MatchCandidate {
+            patient_id: id.to_string(),
+            ..candidate(account)
+        };
+        let candidates = [
+            with_id("P-1", "000123"),
+            with_id(" ", "000456"),
+            with_id("P-2", "0000"),
+        ];
+        let (keys, zero_accounts) = account_probes(&candidates);
+        assert_eq!(keys, vec!["456"]);
+        assert!(zero_accounts.is_empty());
     }
 }

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod outbox;
 pub mod profiles;
 pub mod retention;
+pub mod row_spans;
 pub mod rows;
 pub mod tenants;
 

@@ -116,10 +116,16 @@ fn status_index(status: RowStatus) -> usize {
 
 /// A row's status as the review knows it; an unknown one is invalid.
 pub fn status_of(r: &RowResult) -> RowStatus {
-    match r.status() {
-        bf_proto::imports::RowStatus::Valid => RowStatus::Valid,
-        bf_proto::imports::RowStatus::Flagged => RowStatus::Flagged,
-        bf_proto::imports::RowStatus::Skipped => RowStatus::Skipped,
+    status_from(r.status)
+}
+
+/// A status as sent on the wire, as the review knows it; an unknown or
+/// unset one is invalid.
+pub fn status_from(code: i32) -> RowStatus {
+    match bf_proto::imports::RowStatus::try_from(code) {
+        Ok(bf_proto::imports::RowStatus::Valid) => RowStatus::Valid,
+        Ok(bf_proto::imports::RowStatus::Flagged) => RowStatus::Flagged,
+        Ok(bf_proto::imports::RowStatus::Skipped) => RowStatus::Skipped,
         _ => RowStatus::Invalid,
     }
 }

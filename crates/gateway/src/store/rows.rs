@@ -2,6 +2,7 @@
 //! (store::block, migration 0018).
 
 use super::block::{self, Block};
+use super::row_spans::{row_spans, RowSpan};
 use bf_domain::{compact, Column, Problem, RowStatus};
 use bf_proto::imports::RowResult;
 use bf_runtime::db;
@@ -449,33 +450,40 @@ async fn marks_between(
 }
 
 /// Up to `limit` rows after `after` that `keep` takes, read block by
-/// block from `blocks` until there are enough.
+/// block from `blocks` until there are enough. Only the rows taken are
+/// decoded; `keep` sees each row's line and status ([`RowSpan`]).
 async fn read_rows(
     conn: &mut PgConnection,
     import: Uuid,
     blocks: &[(i32, i32)],
     after: i32,
     limit: usize,
-    keep: impl Fn(&RowResult, Option<&Mark>) -> bool,
+    keep: impl Fn(&RowSpan<'_>, Option<&Mark>) -> bool,
 ) -> Result<Vec<RowRecord>, sqlx::Error> {
     let mut found = Vec::new();
     for &range in blocks {
         if found.len() >= limit {
             break;
         }
-        let rows =
-            block::rows_of(&payload_of(conn, import, range.0).await?).map_err(decode_error)?;
+        let payload = payload_of(conn, import, range.0).await?;
         let marks = marks_between(conn, import, range).await?;
-        found.extend(
-            rows.iter()
-                .filter(|r| r.line as i32 > after)
-                .map(|r| (r, marks.get(&(r.line as i32))))
-                .filter(|(r, mark)| keep(r, *mark))
-                .take(limit - found.len())
-                .map(|(r, mark)| RowRecord::of(r, mark)),
-        );
+        for span in row_spans(&payload).map_err(decode_error)? {
+            if found.len() >= limit {
+                break;
+            }
+            let mark = marks.get(&(span.line as i32));
+            if span.line as i32 > after && keep(&span, mark) {
+                found.push(RowRecord::of(&span.decode().map_err(decode_error)?, mark));
+            }
+        }
     }
     Ok(found)
+}
+
+/// Whether a row that `span` holds meets `test`; a row that does not
+/// decode is taken, so that reading it reports the damage.
+fn row_meets(span: &RowSpan<'_>, test: impl Fn(&RowResult) -> bool) -> bool {
+    span.decode().map_or(true, |r| test(&r))
 }
 
 /// A page of a tenant's import rows, by line, optionally of one status.
@@ -498,7 +506,7 @@ pub async fn page(
     let blocks = blocks_after(&mut tx, tenant, import, after, &having).await?;
     let limit = usize::try_from(limit).unwrap_or(0);
     let found = read_rows(&mut tx, import, &blocks, after, limit, |r, _| {
-        status.is_none_or(|s| block::status_of(r) == s)
+        status.is_none_or(|s| r.status == s)
     })
     .await?;
     tx.commit().await?;
@@ -523,8 +531,12 @@ pub async fn to_post_after(
 }
 
 /// Whether Save posts a row: valid, or flagged and accepted.
-fn postable(r: &RowResult, mark: Option<&Mark>) -> bool {
-    match block::status_of(r) {
+fn postable(r: &RowSpan<'_>, mark: Option<&Mark>) -> bool {
+    postable_status(r.status, mark)
+}
+
+fn postable_status(status: RowStatus, mark: Option<&Mark>) -> bool {
+    match status {
         RowStatus::Valid => true,
         RowStatus::Flagged => mark.is_some_and(|m| m.accepted),
         _ => false,
@@ -558,9 +570,11 @@ pub async fn search(
     .bind(query)
     .fetch_all(&mut *tx)
     .await?;
-    let mut found = read_rows(&mut tx, import, &blocks, 0, limit, |r, _| {
-        Some(r.line as i32) == line
-            || block::cells_of(r).get(Column::PatientAccountNumber.index()) == Some(&Some(query))
+    let mut found = read_rows(&mut tx, import, &blocks, 0, limit, |span, _| {
+        Some(span.line as i32) == line
+            || row_meets(span, |r| {
+                block::cells_of(r).get(Column::PatientAccountNumber.index()) == Some(&Some(query))
+            })
     })
     .await?;
     if found.is_empty() {
@@ -574,8 +588,8 @@ pub async fn search(
         .bind(query)
         .fetch_all(&mut *tx)
         .await?;
-        found = read_rows(&mut tx, import, &blocks, 0, limit, |r, _| {
-            r.matched_patient_id == query
+        found = read_rows(&mut tx, import, &blocks, 0, limit, |span, _| {
+            row_meets(span, |r| r.matched_patient_id == query)
         })
         .await?;
     }
@@ -886,7 +900,8 @@ mod tests {
         assert_eq!(read.matched_patient_id.as_deref(), Some("P1"));
         assert_eq!(read.raw, serde_json::json!([]));
         assert_eq!(read.prior.expect("prior")["patient_amount"], "3.00");
-        assert!(read.accepted && postable(&sent, Some(&mark)));
-        assert!(!postable(&sent, None));
+        let status = block::status_of(&sent);
+        assert!(read.accepted && postable_status(status, Some(&mark)));
+        assert!(!postable_status(status, None));
     }
 }

@@ -32,22 +32,16 @@ impl RowSpan<'_> {
 }
 
 /// The rows of a stored payload, in the order stored (line order); none
-/// when the payload holds no batch, as [`super::block::rows_of`] reads it.
+/// when the payload holds no batch.
 pub fn row_spans(payload: &[u8]) -> Result<Vec<RowSpan<'_>>, DecodeError> {
-    let Some(batch) = last_message(payload, EVENT_BATCH)? else {
+    // A oneof keeps the last of its values.
+    let Some(batch) = delimited_fields(payload, EVENT_BATCH)?.pop() else {
         return Ok(Vec::new());
     };
-    let mut spans = Vec::new();
-    let mut buf = batch;
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf)?;
-        if tag == BATCH_ROWS && wire == WireType::LengthDelimited {
-            spans.push(span_of(delimited(&mut buf)?)?);
-        } else {
-            skip_field(wire, tag, &mut buf, DecodeContext::default())?;
-        }
-    }
-    Ok(spans)
+    delimited_fields(batch, BATCH_ROWS)?
+        .into_iter()
+        .map(span_of)
+        .collect()
 }
 
 /// A row's line and status, read from its fields in whatever order they
@@ -71,32 +65,26 @@ fn span_of(bytes: &[u8]) -> Result<RowSpan<'_>, DecodeError> {
     })
 }
 
-/// The bytes of the last length-delimited field `tag` of a message (the
-/// one a oneof keeps); `None` when it has none.
-fn last_message(message: &[u8], tag: u32) -> Result<Option<&[u8]>, DecodeError> {
-    let mut found = None;
+/// The values of a message's length-delimited field `tag`, in order;
+/// its other fields are skipped.
+fn delimited_fields(message: &[u8], tag: u32) -> Result<Vec<&[u8]>, DecodeError> {
+    let mut found = Vec::new();
     let mut buf = message;
     while !buf.is_empty() {
         let (t, wire) = decode_key(&mut buf)?;
         if t == tag && wire == WireType::LengthDelimited {
-            found = Some(delimited(&mut buf)?);
+            let len = prost::decode_length_delimiter(&mut buf)?;
+            if len > buf.len() {
+                return Err(DecodeError::new("buffer underflow"));
+            }
+            let (value, rest) = buf.split_at(len);
+            found.push(value);
+            buf = rest;
         } else {
             skip_field(wire, t, &mut buf, DecodeContext::default())?;
         }
     }
     Ok(found)
-}
-
-/// The next length-delimited value, moving `buf` past it.
-fn delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
-    let len = usize::try_from(decode_varint(buf)?)
-        .map_err(|_| DecodeError::new("length beyond memory"))?;
-    if len > buf.len() {
-        return Err(DecodeError::new("buffer underflow"));
-    }
-    let (value, rest) = buf.split_at(len);
-    *buf = rest;
-    Ok(value)
 }
 
 #[cfg(test)]

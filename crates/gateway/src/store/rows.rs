@@ -525,17 +525,16 @@ pub async fn to_post_after(
     let mut tx = db::tenant_tx(pool, tenant).await?;
     let blocks = blocks_after(&mut tx, tenant, import, after, "(valid > 0 OR flagged > 0)").await?;
     let limit = usize::try_from(limit).unwrap_or(0);
-    let found = read_rows(&mut tx, import, &blocks, after, limit, postable).await?;
+    let found = read_rows(&mut tx, import, &blocks, after, limit, |r, mark| {
+        postable(r.status, mark)
+    })
+    .await?;
     tx.commit().await?;
     Ok(found)
 }
 
 /// Whether Save posts a row: valid, or flagged and accepted.
-fn postable(r: &RowSpan<'_>, mark: Option<&Mark>) -> bool {
-    postable_status(r.status, mark)
-}
-
-fn postable_status(status: RowStatus, mark: Option<&Mark>) -> bool {
+fn postable(status: RowStatus, mark: Option<&Mark>) -> bool {
     match status {
         RowStatus::Valid => true,
         RowStatus::Flagged => mark.is_some_and(|m| m.accepted),
@@ -901,7 +900,7 @@ mod tests {
         assert_eq!(read.raw, serde_json::json!([]));
         assert_eq!(read.prior.expect("prior")["patient_amount"], "3.00");
         let status = block::status_of(&sent);
-        assert!(read.accepted && postable_status(status, Some(&mark)));
-        assert!(!postable_status(status, None));
+        assert!(read.accepted && postable(status, Some(&mark)));
+        assert!(!postable(status, None));
     }
 }

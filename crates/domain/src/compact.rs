@@ -12,7 +12,7 @@ use crate::template::Column;
 /// The normalized value a cell has when normalizing changed nothing: the
 /// cell trimmed, or none when it is blank.
 pub fn unchanged(cell: &str) -> Option<&str> {
-    let trimmed = cell.trim();
+    let trimmed = crate::reader::trimmed(cell);
     (!trimmed.is_empty()).then_some(trimmed)
 }
 
@@ -27,7 +27,7 @@ pub fn row_changes(row: &Row) -> Vec<(Column, String)> {
     let mut changes = Vec::new();
     for column in Column::ALL {
         let actual = row.normalized_text(column, &mut scratch);
-        match row.raw.cells[column.index()].as_deref() {
+        match row.raw.cell_text(column) {
             Some(cell) if actual != unchanged(cell) => {
                 changes.push((column, actual.unwrap_or("").to_string()));
             }
@@ -117,14 +117,16 @@ fn text_of(pairs: &[(Column, String)], column: Column) -> Option<&str> {
 /// kept: [`fields_from_cells`] rebuilds them.
 pub fn fields_follow_from_cells(raw: &RawRow, columns: &[Option<Column>]) -> bool {
     if raw.fields_are_cells {
-        // The reader moved them there; `columns` are the header's that
-        // read the row, so they give them back.
+        // `columns` are the header's that read the row, so they give
+        // the fields back.
         return raw.field_count == columns.len();
     }
     raw.fields.len() == columns.len()
-        && raw.fields.iter().zip(columns).all(|(field, column)| {
-            column.is_some_and(|c| raw.cells[c.index()].as_deref() == Some(field.as_str()))
-        })
+        && raw
+            .fields
+            .iter()
+            .zip(columns)
+            .all(|(field, column)| column.is_some_and(|c| raw.cell_text(c) == Some(field)))
 }
 
 /// The line's fields in file order, rebuilt from the header's columns and
@@ -158,7 +160,7 @@ mod tests {
     fn cells(row: &Row) -> Vec<(Column, &str)> {
         Column::ALL
             .iter()
-            .filter_map(|c| row.raw.cells[c.index()].as_deref().map(|v| (*c, v)))
+            .filter_map(|c| row.raw.cell_text(*c).map(|v| (*c, v)))
             .collect()
     }
 
@@ -191,12 +193,12 @@ mod tests {
         let (rows, columns) = read(FILE);
         for (row, line) in rows.iter().zip(FILE.lines().skip(1)) {
             if fields_follow_from_cells(&row.raw, &columns) && !line.contains('"') {
-                let rebuilt = fields_from_cells(&columns, |c| row.raw.cells[c.index()].as_deref());
+                let rebuilt = fields_from_cells(&columns, |c| row.raw.cell_text(c));
                 assert_eq!(rebuilt, line.split(',').collect::<Vec<_>>());
             }
         }
         assert!(fields_follow_from_cells(&rows[0].raw, &columns));
-        assert!(rows[0].raw.fields_are_cells && rows[0].raw.fields.is_empty());
+        assert!(rows[0].raw.fields_are_cells);
     }
 
     const HEAD: &str = "patient_id,last_name,first_name,date_of_birth,patient_balance";

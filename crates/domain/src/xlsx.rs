@@ -194,7 +194,7 @@ impl RecordSource for XlsxSource {
         Ok(Some(Record {
             // Excel numbers rows from 1; calamine from 0.
             line: u64::from(row) + 1,
-            cells,
+            cells: cells.iter().map(String::as_str).collect(),
         }))
     }
 
@@ -763,7 +763,7 @@ mod tests {
     fn lines_and_cells(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
         records(bytes)
             .into_iter()
-            .map(|r| (r.line, r.cells))
+            .map(|r| (r.line, r.cells.iter().map(str::to_string).collect()))
             .collect()
     }
 

@@ -5,7 +5,7 @@
 //! sequence numbers, which the recorder recognises, so a redelivered job
 //! never doubles a row.
 
-use crate::events::{row_result, Events};
+use crate::events::Events;
 use crate::matcher::match_rows;
 use crate::plan::Planning;
 use crate::source::{self, Chunk};
@@ -16,8 +16,8 @@ use bf_messaging::consumer::Message;
 use bf_messaging::topology::PARSE;
 use bf_messaging::{BrokerError, Disposition, Pending, Publisher};
 use bf_proto::imports::{
-    import_event::Event, HeaderColumn, ParseChunk, ParseCompleted, ParseFailed, ParseJob,
-    ParseStarted, RowBatch,
+    import_event::Event, HeaderColumn, ImportEvent, ParseChunk, ParseCompleted, ParseFailed,
+    ParseJob, ParseStarted,
 };
 use bf_proto::ClaimsClient;
 use object_store::ObjectStore;
@@ -203,8 +203,14 @@ impl Parser {
         };
         let mut rows: u32 = 0;
         // The header's columns in file order, which tell whether a row's
-        // fields follow from its cells (events::row_result).
+        // fields follow from its cells (crate::wire).
         let mut columns: Vec<Option<bf_domain::Column>> = Vec::new();
+        let mut writer = crate::wire::BatchWriter::default();
+        let ids = ImportEvent {
+            tenant_id: job.tenant_id.clone(),
+            import_id: job.import_id.clone(),
+            event: None,
+        };
         // The last batch sent, whose confirm is awaited before the next is
         // sent and before anything that relies on every batch being in.
         let mut unconfirmed: Option<Pending> = None;
@@ -243,17 +249,12 @@ impl Parser {
                             .await
                             .map_err(|s| JobError::Matching(s.code()))?;
                         statuses = crate::metrics::by_status(&batch);
-                        let event = Event::Batch(RowBatch {
-                            seq,
-                            bytes_read,
-                            rows: batch
-                                .into_iter()
-                                .map(|row| row_result(row, &columns))
-                                .collect(),
-                        });
+                        let event = writer.batch_event(&ids, seq, bytes_read, &batch, &columns);
+                        drop(batch);
                         let publishing = std::time::Instant::now();
                         confirm(unconfirmed.take()).await?;
-                        unconfirmed = Some(events.begin(event, &format!("batch:{seq}")).await?);
+                        let id = format!("batch:{seq}");
+                        unconfirmed = Some(events.begin_encoded(&event, &id).await?);
                         crate::metrics::publish_time(publishing.elapsed());
                         Ok::<(), JobError>(())
                     }

@@ -8,6 +8,7 @@ mod matcher;
 mod metrics;
 mod plan;
 mod source;
+mod wire;
 mod workbook;
 
 use bf_domain::split::Cutting;

@@ -379,9 +379,10 @@ struct Directory<'a> {
 
 impl<'a> Directory<'a> {
     fn new(found: &'a [DirectoryPatient]) -> Self {
-        let mut by_id = HashMap::new();
-        let mut by_account: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::new();
-        let mut by_key: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::new();
+        let mut by_id = HashMap::with_capacity(found.len());
+        let mut by_account: HashMap<&str, Vec<&DirectoryPatient>> =
+            HashMap::with_capacity(found.len());
+        let mut by_key: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::with_capacity(found.len());
         for p in found {
             by_id.insert(p.patient_id.as_str(), p);
             if !p.account_number.is_empty() {

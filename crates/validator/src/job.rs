@@ -245,9 +245,15 @@ impl Parser {
                     let count = batch.len();
                     let mut statuses = Default::default();
                     async {
-                        match_rows(&self.claims, &job.tenant_id, &job.import_id, &mut batch)
-                            .await
-                            .map_err(|s| JobError::Matching(s.code()))?;
+                        match_rows(
+                            &self.claims,
+                            &mut writer,
+                            &job.tenant_id,
+                            &job.import_id,
+                            &mut batch,
+                        )
+                        .await
+                        .map_err(|s| JobError::Matching(s.code()))?;
                         statuses = crate::metrics::by_status(&batch);
                         let event = writer.batch_event(&ids, seq, bytes_read, &batch, &columns);
                         drop(batch);

@@ -1,45 +1,27 @@
 //! Asks the claims service who each row is, one call per batch.
 
+use crate::wire::BatchWriter;
 use bf_domain::matching::{Found, MatchOutcome, PriorBalanceForward};
 use bf_domain::{Column, Row};
-use bf_proto::claims::{MatchCandidate, MatchOutcome as Wire, MatchPatientsRequest};
+use bf_proto::claims::MatchOutcome as Wire;
 use bf_proto::ClaimsClient;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-/// Matches the rows that need it, in place.
+/// Matches the rows that need it, in place. `writer` writes the request
+/// (crate::wire).
 pub async fn match_rows(
     claims: &ClaimsClient,
+    writer: &mut BatchWriter,
     tenant: &str,
     import_id: &str,
     rows: &mut [Row],
 ) -> Result<(), tonic::Status> {
-    let candidates: Vec<MatchCandidate> = rows
-        .iter()
-        .filter(|r| r.needs_match())
-        .map(|r| MatchCandidate {
-            key: u64::from(r.line()),
-            patient_id: r.raw.cell(Column::PatientId).to_string(),
-            patient_account_number: r.raw.cell(Column::PatientAccountNumber).to_string(),
-            last_name: r.raw.cell(Column::LastName).to_string(),
-            first_name: r.raw.cell(Column::FirstName).to_string(),
-            date_of_birth: r
-                .date(Column::DateOfBirth)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-        })
-        .collect();
-    if candidates.is_empty() {
+    let Some(request) = writer.match_request(tenant, import_id, rows) else {
         return Ok(());
-    }
-    let answer = claims
-        .match_patients(MatchPatientsRequest {
-            tenant_id: tenant.to_string(),
-            candidates,
-            import_id: import_id.to_string(),
-        })
-        .await?;
+    };
+    let answer = claims.match_patients(request.into()).await?;
     let mut by_line: HashMap<u64, MatchOutcome> = answer
         .results
         .into_iter()

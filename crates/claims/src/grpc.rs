@@ -75,12 +75,13 @@ impl Claims for ClaimsService {
         let req = request.into_inner();
         let tenant = tenant(&req.tenant_id)?;
         bounded(&req.candidates)?;
-        let ids: Vec<&str> = req
+        let mut ids: Vec<&str> = req
             .candidates
             .iter()
             .map(|c| c.patient_id.trim())
             .filter(|s| !s.is_empty())
             .collect();
+        in_probe_order(&mut ids);
         let (keys, zero_accounts) = account_probes(&req.candidates);
         let found = self
             .store
@@ -366,7 +367,17 @@ fn account_probes(candidates: &[MatchCandidate]) -> (Vec<&str>, Vec<&str>) {
             key => keys.push(key),
         }
     }
+    in_probe_order(&mut keys);
+    in_probe_order(&mut zero_accounts);
     (keys, zero_accounts)
+}
+
+/// Each value once, in order: a file that names a patient on several
+/// lines probes the directory once for them, and probes in key order walk
+/// the index from one end to the other instead of jumping about it.
+fn in_probe_order(values: &mut Vec<&str>) {
+    values.sort_unstable();
+    values.dedup();
 }
 
 /// The directory patients found for one batch, indexed both ways.
@@ -384,7 +395,11 @@ impl<'a> Directory<'a> {
             HashMap::with_capacity(found.len());
         let mut by_key: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::with_capacity(found.len());
         for p in found {
-            by_id.insert(p.patient_id.as_str(), p);
+            if by_id.insert(p.patient_id.as_str(), p).is_some() {
+                // Found more than one way (by id for one candidate, by
+                // account for another): one patient, counted once.
+                continue;
+            }
             if !p.account_number.is_empty() {
                 by_account
                     .entry(p.account_number.as_str())
@@ -484,6 +499,7 @@ impl<'a> Directory<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn candidate(account: &str) -> MatchCandidate {
         MatchCandidate {
@@ -503,6 +519,45 @@ mod tests {
         let (keys, zero_accounts) = account_probes(&candidates);
         assert_eq!(keys, vec!["123", "9"]);
         assert_eq!(zero_accounts, vec!["0000"]);
+    }
+
+    #[test]
+    fn an_account_named_on_several_lines_is_looked_up_once() {
+        let candidates = [
+            candidate("77"),
+            candidate("0077"),
+            candidate("5"),
+            candidate("00"),
+            candidate("77"),
+            candidate("000"),
+            candidate("00"),
+        ];
+        let (keys, zero_accounts) = account_probes(&candidates);
+        assert_eq!(keys, vec!["5", "77"]);
+        assert_eq!(zero_accounts, vec!["00", "000"]);
+    }
+
+    #[test]
+    fn a_patient_found_two_ways_is_one_patient_not_an_ambiguity() {
+        let patient = DirectoryPatient {
+            patient_id: "P-1".into(),
+            account_number: "0042".into(),
+            last_name: "Doe".into(),
+            first_name: "Jane".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 2).expect("a real date"),
+        };
+        // By id for one candidate and by account for another.
+        let found = [patient.clone(), patient];
+        let directory = Directory::new(&found);
+        let by_account = MatchCandidate {
+            last_name: "Doe".into(),
+            first_name: "Jane".into(),
+            date_of_birth: "1980-01-02".into(),
+            ..candidate("42")
+        };
+        let result = directory.judge(&by_account);
+        assert_eq!(result.outcome, MatchOutcome::Matched as i32);
+        assert_eq!(result.patient_id, "P-1");
     }
 
     #[test]

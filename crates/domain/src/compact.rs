@@ -98,6 +98,18 @@ pub fn unpack(mask: u32, texts: &[String]) -> Option<Vec<Option<&str>>> {
     )
 }
 
+/// One column's text of [`pack`], found by counting the mask's bits below
+/// it instead of laying every column out (the recorder wants one cell of
+/// every row); `None` when it has no text or the packing is wrong.
+pub fn text_at(mask: u32, texts: &[String], column: Column) -> Option<&str> {
+    let bit = 1u32 << column.index();
+    if !packed_rightly(mask, texts) || mask & bit == 0 {
+        return None;
+    }
+    let before = (mask & (bit - 1)).count_ones() as usize;
+    texts.get(before).map(String::as_str)
+}
+
 /// Whether [`unpack`] takes these: one text per column named, and only
 /// template columns named. Checks without building anything.
 pub fn packed_rightly(mask: u32, texts: &[String]) -> bool {
@@ -226,6 +238,21 @@ mod tests {
         assert_eq!(unpacked[Column::InsuranceBalance.index()], Some("0.00"));
         assert_eq!(unpacked.iter().flatten().count(), 2);
         assert_eq!(unpack(0, &[]), Some(vec![]));
+    }
+
+    #[test]
+    fn one_columns_text_is_the_one_unpacking_lays_out_there() {
+        let (mask, texts) = pack(vec![
+            (Column::InsuranceBalance, "0.00".to_string()),
+            (Column::PatientAccountNumber, "007".to_string()),
+            (Column::LastName, "Doe".to_string()),
+        ]);
+        let unpacked = unpack(mask, &texts).unwrap();
+        for column in Column::ALL {
+            let laid_out = unpacked.get(column.index()).copied().flatten();
+            assert_eq!(text_at(mask, &texts, column), laid_out, "{column:?}");
+        }
+        assert_eq!(text_at(0b11, &["a".to_string()], Column::ALL[0]), None);
     }
 
     #[test]

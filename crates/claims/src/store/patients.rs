@@ -60,7 +60,8 @@ impl Store {
     }
 
     /// Patients whose id, account number, or account number without
-    /// leading zeros is among those given.
+    /// leading zeros is among those given; a patient found more than one
+    /// way comes once for each.
     pub async fn find_patients(
         &self,
         tenant: &str,
@@ -75,17 +76,20 @@ impl Store {
         // or `= ANY` still was for a batch of 2,000, hashing the batch and
         // reading the whole directory (a parallel scan) for each way. Each
         // lateral probe is fenced (OFFSET 0) so the planner keeps it one
-        // index lookup per candidate, whatever the directory's size.
+        // index lookup per candidate, whatever the directory's size. The
+        // ways are appended, not united: a patient found twice is dropped
+        // by the caller (`Directory::new`), where PostgreSQL hashed every
+        // row's five columns to find the few.
         let found = sqlx::query_as(
             "SELECT p.* FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL (
                  SELECT patient_id, account_number, last_name, first_name, date_of_birth
                    FROM patients WHERE tenant_id = $1 AND patient_id = k.v OFFSET 0) p
-             UNION
+             UNION ALL
              SELECT p.* FROM unnest($3::text[]) AS k(v) CROSS JOIN LATERAL (
                  SELECT patient_id, account_number, last_name, first_name, date_of_birth
                    FROM patients WHERE tenant_id = $1 AND account_number = k.v
                     AND account_number <> '' OFFSET 0) p
-             UNION
+             UNION ALL
              SELECT p.* FROM unnest($4::text[]) AS k(v) CROSS JOIN LATERAL (
                  SELECT patient_id, account_number, last_name, first_name, date_of_birth
                    FROM patients WHERE tenant_id = $1 AND account_key = k.v

@@ -139,10 +139,12 @@ fn amount(text: &str) -> Option<Decimal> {
 
 /// The account number cell, as the review's search finds it.
 fn account_number(r: &RowResult) -> Option<&str> {
-    cells_of(r)
-        .get(Column::PatientAccountNumber.index())
-        .copied()
-        .flatten()
+    let column = Column::PatientAccountNumber;
+    if r.values.is_empty() {
+        compact::text_at(r.cell_columns, &r.cells, column)
+    } else {
+        r.values.get(column.name()).map(String::as_str)
+    }
 }
 
 /// The rows of a stored payload, in line order.

@@ -102,18 +102,27 @@ pub fn unpack(mask: u32, texts: &[String]) -> Option<Vec<Option<&str>>> {
 /// it instead of laying every column out (the recorder wants one cell of
 /// every row); `None` when it has no text or the packing is wrong.
 pub fn text_at(mask: u32, texts: &[String], column: Column) -> Option<&str> {
+    let at = position(mask, texts.len(), column)?;
+    texts.get(at).map(String::as_str)
+}
+
+/// Where among `count` packed texts `column`'s is, for texts held as
+/// something other than `String`s; `None` as for [`text_at`].
+pub fn position(mask: u32, count: usize, column: Column) -> Option<usize> {
     let bit = 1u32 << column.index();
-    if !packed_rightly(mask, texts) || mask & bit == 0 {
-        return None;
-    }
-    let before = (mask & (bit - 1)).count_ones() as usize;
-    texts.get(before).map(String::as_str)
+    (counts_rightly(mask, count) && mask & bit != 0)
+        .then(|| (mask & (bit - 1)).count_ones() as usize)
 }
 
 /// Whether [`unpack`] takes these: one text per column named, and only
 /// template columns named. Checks without building anything.
 pub fn packed_rightly(mask: u32, texts: &[String]) -> bool {
-    mask.count_ones() as usize == texts.len() && mask >> Column::ALL.len() == 0
+    counts_rightly(mask, texts.len())
+}
+
+/// [`packed_rightly`] for `count` texts held in any form.
+pub fn counts_rightly(mask: u32, count: usize) -> bool {
+    mask.count_ones() as usize == count && mask >> Column::ALL.len() == 0
 }
 
 /// The text a list of `(column, text)` pairs holds for `column`.

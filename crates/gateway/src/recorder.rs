@@ -6,13 +6,15 @@
 
 use crate::store::block::{self, Block};
 use crate::store::imports::{self, ImportRecord, Summary};
+use crate::store::received::{self, ReceivedBatch, ReceivedEvent};
 use crate::store::rows;
 use bf_domain::import::ImportStatus;
 use bf_domain::Problem;
 use bf_messaging::consumer::Message;
 use bf_messaging::topology::EVENTS;
 use bf_messaging::{consume_fair, supervise, Broker, BrokerError, Disposition, Fairness};
-use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch};
+use bf_proto::imports::{import_event::Event, ImportEvent};
+use bytes::Bytes;
 use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
@@ -73,42 +75,30 @@ fn tenant_of(payload: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-async fn handle(pool: &PgPool, message: Message) -> Disposition {
-    let Some(event) = ImportEvent::decode(message.payload.as_slice())
-        .ok()
-        .filter(|event| match &event.event {
-            Some(Event::Batch(batch)) => block::well_formed(batch),
-            _ => true,
-        })
-    else {
+async fn handle(pool: &PgPool, mut message: Message) -> Disposition {
+    let payload = Bytes::from(std::mem::take(&mut message.payload));
+    let Some(incoming) = Incoming::decode(&payload) else {
         return Disposition::Reject("undecodable import event".into());
     };
-    let Ok(import_id) = Uuid::parse_str(&event.import_id) else {
+    let Ok(import_id) = Uuid::parse_str(incoming.import_id()) else {
         return Disposition::Reject("import event without a valid import id".into());
     };
-    let kind = match &event.event {
-        Some(Event::Started(_)) => "started",
-        Some(Event::Batch(_)) => "batch",
-        Some(Event::Completed(_)) => "completed",
-        Some(Event::Failed(_)) => "failed",
-        None => "empty",
-    };
-    let (seq, rows) = match &event.event {
-        Some(Event::Batch(b)) => (i64::from(b.seq), b.rows.len() as i64),
-        _ => (-1, 0),
+    let (seq, rows) = match &incoming {
+        Incoming::Batch { batch, .. } => (i64::from(batch.seq), batch.rows.len() as i64),
+        Incoming::Other(_) => (-1, 0),
     };
     let span = tracing::info_span!(
         "import.record",
-        tenant = %event.tenant_id,
+        tenant = %incoming.tenant_id(),
         import_id = %import_id,
-        event = kind,
+        event = incoming.kind(),
         batch_seq = seq,
         rows,
         redeliveries = message.redeliveries
     );
     bf_runtime::trace_context::continue_from(&span, &message.trace);
     let started = std::time::Instant::now();
-    match apply(pool, &event, &message.payload, import_id)
+    match apply(pool, &incoming, &payload, import_id)
         .instrument(span)
         .await
     {
@@ -143,7 +133,7 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
         }
         Err(_) if message.last_attempt => {
             let reason = "the results of this file could not be recorded; upload it again";
-            let _ = fail(pool, &event.tenant_id, import_id, reason).await;
+            let _ = fail(pool, incoming.tenant_id(), import_id, reason).await;
             Disposition::Reject("recording failed on the last attempt".into())
         }
         Err(e) => Disposition::Retry(format!("database error: {}", crate::store::error_class(&e))),
@@ -154,25 +144,92 @@ async fn handle(pool: &PgPool, message: Message) -> Disposition {
 /// its rows when it is ready for review (migrations 0010 and 0018).
 const STATISTICS_AFTER_ROWS: i64 = 10_000;
 
+/// An event as the recorder takes it: a batch with its rows' texts
+/// borrowed from the message (`store::received`), any other decoded whole.
+enum Incoming {
+    Batch {
+        tenant_id: String,
+        import_id: String,
+        batch: ReceivedBatch,
+    },
+    Other(ImportEvent),
+}
+
+impl Incoming {
+    /// `None` for a message that does not decode, or a batch that cannot
+    /// be stored as sent ([`received::well_formed`]).
+    fn decode(payload: &Bytes) -> Option<Incoming> {
+        match received::batch_event(payload).ok()? {
+            Some(ReceivedEvent {
+                tenant_id,
+                import_id,
+                batch: Some(batch),
+            }) => received::well_formed(&batch).then_some(Incoming::Batch {
+                tenant_id,
+                import_id,
+                batch,
+            }),
+            _ => match ImportEvent::decode(payload.as_ref()).ok()? {
+                // The oneof's last field was not a batch, so this cannot
+                // be one; refused rather than recorded another way.
+                ImportEvent {
+                    event: Some(Event::Batch(_)),
+                    ..
+                } => None,
+                event => Some(Incoming::Other(event)),
+            },
+        }
+    }
+
+    fn tenant_id(&self) -> &str {
+        match self {
+            Incoming::Batch { tenant_id, .. } => tenant_id,
+            Incoming::Other(event) => &event.tenant_id,
+        }
+    }
+
+    fn import_id(&self) -> &str {
+        match self {
+            Incoming::Batch { import_id, .. } => import_id,
+            Incoming::Other(event) => &event.import_id,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Incoming::Batch { .. } => "batch",
+            Incoming::Other(event) => match &event.event {
+                Some(Event::Started(_)) => "started",
+                Some(Event::Batch(_)) => "batch",
+                Some(Event::Completed(_)) => "completed",
+                Some(Event::Failed(_)) => "failed",
+                None => "empty",
+            },
+        }
+    }
+}
+
 /// Applies one event; returns the review summary when this event finished
 /// the import (counted in the metrics only once the transaction commits).
 async fn apply(
     pool: &PgPool,
-    event: &ImportEvent,
+    incoming: &Incoming,
     payload: &[u8],
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
-    let tenant = &event.tenant_id;
-    match &event.event {
-        Some(Event::Batch(batch)) => {
+    let tenant = incoming.tenant_id();
+    match incoming {
+        Incoming::Batch { batch, .. } => {
             if record_batch(pool, tenant, import_id, batch, payload).await? {
                 finish_when_complete(pool, tenant, import_id).await
             } else {
                 Ok(None)
             }
         }
-        Some(other) => apply_exclusively(pool, tenant, import_id, other).await,
-        None => Ok(None),
+        Incoming::Other(ImportEvent {
+            event: Some(other), ..
+        }) => apply_exclusively(pool, tenant, import_id, other).await,
+        Incoming::Other(_) => Ok(None),
     }
 }
 
@@ -186,7 +243,7 @@ async fn record_batch(
     pool: &PgPool,
     tenant: &str,
     import_id: Uuid,
-    batch: &RowBatch,
+    batch: &ReceivedBatch,
     payload: &[u8],
 ) -> Result<bool, sqlx::Error> {
     let block = Block::of(&batch.rows);
@@ -216,7 +273,11 @@ async fn record_batch(
                     rows::insert(&mut tx, tenant, import_id, block, payload).await
                 }
                 (Some(_), Lines::MaybeRecorded(_)) => {
-                    rows::insert_unrecorded(&mut tx, tenant, import_id, &batch.rows)
+                    // Rare (a parse redelivered with another batch size):
+                    // the rows are decoded whole to be cut into blocks.
+                    let rows =
+                        block::rows_of(payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                    rows::insert_unrecorded(&mut tx, tenant, import_id, &rows)
                         .await
                         .map(|_| ())
                 }

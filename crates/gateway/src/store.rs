@@ -9,6 +9,7 @@ pub mod legacy_rows;
 pub mod ops;
 pub mod outbox;
 pub mod profiles;
+pub mod received;
 pub mod retention;
 pub mod row_spans;
 pub mod rows;

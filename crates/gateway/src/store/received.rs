@@ -8,6 +8,7 @@
 //! exactly when decoding it as `RowResult`s would fail.
 
 use super::block::{status_from, BlockRow, EXISTING_BALANCE_FORWARD};
+use super::row_spans::EVENT_BATCH;
 use bf_domain::compact::{counts_rightly, position};
 use bf_domain::{Column, RowStatus};
 use bytes::Bytes;
@@ -17,8 +18,6 @@ use std::collections::HashMap;
 
 /// `ImportEvent`'s `event` oneof: started, batch, completed, failed.
 const EVENT_TAGS: std::ops::RangeInclusive<u32> = 10..=13;
-/// `ImportEvent.batch`.
-const EVENT_BATCH: u32 = 11;
 
 /// `ImportEvent` with only its batch.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -10,7 +10,7 @@ use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext, Wire
 use prost::{DecodeError, Message as _};
 
 /// `ImportEvent.batch` (proto/imports.proto).
-const EVENT_BATCH: u32 = 11;
+pub(super) const EVENT_BATCH: u32 = 11;
 /// `RowBatch.rows`.
 const BATCH_ROWS: u32 = 3;
 /// `RowResult.line` and `RowResult.status`.

@@ -74,8 +74,11 @@ pub struct RawRow {
     /// report); the cells are ranges of their text.
     pub fields: Fields,
     /// Each column's cell as a byte range of `fields`' text; `None` when
-    /// the file has no such column.
-    cells: [Option<(usize, usize)>; Column::ALL.len()],
+    /// the file has no such column. The offsets are `u32` (a record is far
+    /// below 4 GiB; a longer one reads as empty cells, never a panic):
+    /// a row is moved several times on its way into a batch, and `usize`
+    /// pairs made this array two thirds of its size.
+    cells: [Option<(u32, u32)>; Column::ALL.len()],
     /// How many fields the row had, to compare with the header's width.
     pub field_count: usize,
     pub header_width: usize,
@@ -95,7 +98,12 @@ impl RawRow {
     /// when the file has no such column.
     pub fn cell_text(&self, column: Column) -> Option<&str> {
         let (start, end) = self.cells[column.index()]?;
-        Some(&self.fields.text[start..end])
+        Some(
+            self.fields
+                .text
+                .get(start as usize..end as usize)
+                .unwrap_or(""),
+        )
     }
 }
 
@@ -351,12 +359,16 @@ impl<S: RecordSource> ImportReader<S> {
                 let field = fields.range(i);
                 let inner = unguard(&fields.text[field.clone()]);
                 unguarded &= inner.len() == field.len();
-                cells[column.index()] = Some((field.start + inner.start, field.start + inner.end));
+                cells[column.index()] = Some((
+                    offset(field.start + inner.start),
+                    offset(field.start + inner.end),
+                ));
             }
         }
         for column in positions.iter().skip(field_count).flatten() {
             // Short rows: the column exists in the file, the cell is empty.
-            cells[column.index()] = Some((fields.text.len(), fields.text.len()));
+            let end = offset(fields.text.len());
+            cells[column.index()] = Some((end, end));
         }
         RawRow {
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -384,6 +396,12 @@ fn unguard(cell: &str) -> std::ops::Range<usize> {
         Some(inner) => lead + 2..lead + 2 + inner.len(),
         None => 0..cell.len(),
     }
+}
+
+/// A cell's byte offset as stored in [`RawRow`]; past `u32` it saturates,
+/// which [`RawRow::cell_text`] reads as an empty cell.
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 fn is_blank(fields: &Fields) -> bool {

@@ -260,7 +260,7 @@ impl Parser {
                         let publishing = std::time::Instant::now();
                         confirm(unconfirmed.take()).await?;
                         let id = format!("batch:{seq}");
-                        unconfirmed = Some(events.begin_encoded(&event, &id).await?);
+                        unconfirmed = Some(events.begin_encoded(event, &id).await?);
                         crate::metrics::publish_time(publishing.elapsed());
                         Ok::<(), JobError>(())
                     }

@@ -49,12 +49,16 @@ const PROBLEM_COLUMN: u32 = 2;
 const PROBLEM_MESSAGE: u32 = 3;
 
 /// Where a batch is written; kept across batches so its buffers are
-/// allocated once per job rather than once per row.
+/// allocated once per job rather than once per row or batch. A batch's
+/// event is some 300 KB, beyond glibc's mmap threshold: written into a
+/// fresh vector, each one was mapped, faulted in and unmapped again.
 #[derive(Default)]
 pub struct BatchWriter {
+    event: Vec<u8>,
     rows: Vec<u8>,
     row: Vec<u8>,
     nested: Vec<u8>,
+    request: Vec<u8>,
     text: String,
 }
 
@@ -69,7 +73,7 @@ impl BatchWriter {
         bytes_read: u64,
         rows: &[Row],
         columns: &[Option<Column>],
-    ) -> Vec<u8> {
+    ) -> &[u8] {
         self.rows.clear();
         put_varint(BATCH_SEQ, u64::from(seq), &mut self.rows);
         put_varint(BATCH_BYTES_READ, bytes_read, &mut self.rows);
@@ -78,14 +82,15 @@ impl BatchWriter {
             self.encode_row(row, columns);
             put_bytes(BATCH_ROWS, &self.row, &mut self.rows);
         }
-        let mut event = ImportEvent {
+        self.event.clear();
+        let header = ImportEvent {
             event: None,
             ..ids.clone()
-        }
-        .encode_to_vec();
-        event.reserve(self.rows.len() + 16);
-        put_bytes(EVENT_BATCH, &self.rows, &mut event);
-        event
+        };
+        // A vector grows as it is written: encoding cannot run out of room.
+        let _ = header.encode(&mut self.event);
+        put_bytes(EVENT_BATCH, &self.rows, &mut self.event);
+        &self.event
     }
 
     /// The encoded `MatchPatientsRequest` for the rows that need matching,
@@ -96,8 +101,9 @@ impl BatchWriter {
         import_id: &str,
         rows: &[Row],
     ) -> Option<Vec<u8>> {
-        let mut request = Vec::new();
-        put_str(MATCH_TENANT, tenant, &mut request);
+        let request = &mut self.request;
+        request.clear();
+        put_str(MATCH_TENANT, tenant, request);
         let mut any = false;
         for row in rows.iter().filter(|r| r.needs_match()) {
             any = true;
@@ -118,10 +124,12 @@ impl BatchWriter {
                 let _ = write!(self.text, "{date}");
             }
             put_str(CANDIDATE_DATE_OF_BIRTH, &self.text, out);
-            put_bytes(MATCH_CANDIDATES, out, &mut request);
+            put_bytes(MATCH_CANDIDATES, out, request);
         }
-        put_str(MATCH_IMPORT, import_id, &mut request);
-        any.then_some(request)
+        put_str(MATCH_IMPORT, import_id, request);
+        // Copied out at its size: the call takes the request away, and a
+        // vector grown by doubling crossed the mmap threshold on the way.
+        any.then(|| request.clone())
     }
 
     /// One `RowResult`, its fields in tag order, into `self.row`.
@@ -416,7 +424,8 @@ mod tests {
             import_id: "i1".into(),
             event: None,
         };
-        let written = BatchWriter::default().batch_event(&ids, 0, 0, &[], &[]);
+        let mut writer = BatchWriter::default();
+        let written = writer.batch_event(&ids, 0, 0, &[], &[]);
         let expected = ImportEvent {
             event: Some(Event::Batch(RowBatch::default())),
             ..ids

@@ -42,10 +42,10 @@ pub enum Chunk {
 
 /// A batch's rows on their way from the reading thread to the job. When
 /// the job drops it, the emptied vector goes back to the reading thread
-/// for the next batch: a batch of 2,000 rows is over a megabyte, beyond
+/// for the next batch: a batch of 2,000 rows is most of a megabyte, beyond
 /// glibc's mmap threshold, so a fresh vector per batch was mapped, faulted
-/// in page by page and unmapped again each time, which was a fifth of the
-/// validator's time at 10^6 rows.
+/// in page by page and unmapped again each time (with the batch's event,
+/// over a quarter of the validator's samples at 10^6 rows).
 pub struct Batch {
     rows: Vec<Row>,
     back: std::sync::mpsc::SyncSender<Vec<Row>>,

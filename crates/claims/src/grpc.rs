@@ -9,6 +9,7 @@ use bf_domain::money;
 use bf_proto::claims::claims_server::Claims;
 use bf_proto::claims::*;
 use rust_decimal::Decimal;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::str::FromStr;
 use tonic::{Request, Response, Status};
@@ -87,7 +88,9 @@ impl Claims for ClaimsService {
             .store
             .find_patients(tenant, &ids, &zero_accounts, &keys)
             .await?;
-        let directory = Directory::new(&found);
+        let found = found.patients()?;
+        let by_account = !keys.is_empty() || !zero_accounts.is_empty();
+        let directory = Directory::new(&found, by_account);
         let mut results: Vec<MatchResult> =
             req.candidates.iter().map(|c| directory.judge(c)).collect();
         self.attach_priors(tenant, &req.import_id, &mut results)
@@ -382,40 +385,75 @@ fn in_probe_order(values: &mut Vec<&str>) {
 
 /// The directory patients found for one batch, indexed both ways.
 struct Directory<'a> {
-    by_id: HashMap<&'a str, &'a DirectoryPatient>,
-    by_account: HashMap<&'a str, Vec<&'a DirectoryPatient>>,
+    by_id: HashMap<&'a str, &'a DirectoryPatient<'a>>,
+    by_account: HashMap<&'a str, Named<'a>>,
     /// By account number without leading zeros.
-    by_key: HashMap<&'a str, Vec<&'a DirectoryPatient>>,
+    by_key: HashMap<&'a str, Named<'a>>,
+}
+
+/// The patients one account number names: nearly always one, so a batch's
+/// 2,000 accounts cost no vector each unless an account names several.
+enum Named<'a> {
+    One(&'a DirectoryPatient<'a>),
+    Many(Vec<&'a DirectoryPatient<'a>>),
+}
+
+impl<'a> Named<'a> {
+    fn add(map: &mut HashMap<&'a str, Named<'a>>, account: &'a str, p: &'a DirectoryPatient<'a>) {
+        match map.entry(account) {
+            Entry::Vacant(e) => {
+                e.insert(Named::One(p));
+            }
+            Entry::Occupied(mut e) => match e.get_mut() {
+                Named::Many(all) => all.push(p),
+                Named::One(first) => {
+                    let first = *first;
+                    e.insert(Named::Many(vec![first, p]));
+                }
+            },
+        }
+    }
+
+    fn as_slice(&self) -> &[&'a DirectoryPatient<'a>] {
+        match self {
+            Named::One(p) => std::slice::from_ref(p),
+            Named::Many(all) => all,
+        }
+    }
 }
 
 impl<'a> Directory<'a> {
-    fn new(found: &'a [DirectoryPatient]) -> Self {
-        let mut by_id = HashMap::with_capacity(found.len());
-        let mut by_account: HashMap<&str, Vec<&DirectoryPatient>> =
-            HashMap::with_capacity(found.len());
-        let mut by_key: HashMap<&str, Vec<&DirectoryPatient>> = HashMap::with_capacity(found.len());
+    /// Indexes the patients found. The account maps are built only when
+    /// some candidate is matched by account (`by_account`): a file that
+    /// names every patient's id is judged by id alone.
+    fn new(found: &'a [DirectoryPatient<'a>], by_account: bool) -> Self {
+        let mut directory = Directory {
+            by_id: HashMap::with_capacity(found.len()),
+            by_account: HashMap::new(),
+            by_key: HashMap::new(),
+        };
+        if by_account {
+            directory.by_account.reserve(found.len());
+            directory.by_key.reserve(found.len());
+        }
         for p in found {
-            if by_id.insert(p.patient_id.as_str(), p).is_some() {
+            if directory.by_id.insert(p.patient_id, p).is_some() {
                 // Found more than one way (by id for one candidate, by
                 // account for another): one patient, counted once.
                 continue;
             }
+            if !by_account {
+                continue;
+            }
             if !p.account_number.is_empty() {
-                by_account
-                    .entry(p.account_number.as_str())
-                    .or_default()
-                    .push(p);
+                Named::add(&mut directory.by_account, p.account_number, p);
             }
-            let key = account_key(&p.account_number);
+            let key = account_key(p.account_number);
             if !key.is_empty() {
-                by_key.entry(key).or_default().push(p);
+                Named::add(&mut directory.by_key, key, p);
             }
         }
-        Directory {
-            by_id,
-            by_account,
-            by_key,
-        }
+        directory
     }
 
     /// By patient id when given, else by account number; then the name
@@ -438,13 +476,13 @@ impl<'a> Directory<'a> {
             let exact = self
                 .by_account
                 .get(account)
-                .map(Vec::as_slice)
+                .map(Named::as_slice)
                 .unwrap_or(&[]);
             let (candidates, restored) = if exact.is_empty() {
                 let by_key = self
                     .by_key
                     .get(account_key(account))
-                    .map(Vec::as_slice)
+                    .map(Named::as_slice)
                     .unwrap_or(&[]);
                 (by_key, true)
             } else {
@@ -473,8 +511,8 @@ impl<'a> Directory<'a> {
             date_of_birth: parse_iso(&c.date_of_birth).ok(),
         };
         let directory = Identity {
-            last_name: &patient.last_name,
-            first_name: &patient.first_name,
+            last_name: patient.last_name,
+            first_name: patient.first_name,
             date_of_birth: Some(patient.date_of_birth),
         };
         let mut columns: Vec<String> = mismatched_columns(file, directory)
@@ -491,7 +529,7 @@ impl<'a> Directory<'a> {
         };
         MatchResult {
             zeros_restored,
-            ..result(outcome, &patient.patient_id, columns)
+            ..result(outcome, patient.patient_id, columns)
         }
     }
 }
@@ -540,15 +578,15 @@ mod tests {
     #[test]
     fn a_patient_found_two_ways_is_one_patient_not_an_ambiguity() {
         let patient = DirectoryPatient {
-            patient_id: "P-1".into(),
-            account_number: "0042".into(),
-            last_name: "Doe".into(),
-            first_name: "Jane".into(),
+            patient_id: "P-1",
+            account_number: "0042",
+            last_name: "Doe",
+            first_name: "Jane",
             date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 2).expect("a real date"),
         };
         // By id for one candidate and by account for another.
-        let found = [patient.clone(), patient];
-        let directory = Directory::new(&found);
+        let found = [patient, patient];
+        let directory = Directory::new(&found, true);
         let by_account = MatchCandidate {
             last_name: "Doe".into(),
             first_name: "Jane".into(),
@@ -558,6 +596,31 @@ mod tests {
         let result = directory.judge(&by_account);
         assert_eq!(result.outcome, MatchOutcome::Matched as i32);
         assert_eq!(result.patient_id, "P-1");
+    }
+
+    #[test]
+    fn an_account_that_names_two_patients_is_ambiguous_and_one_that_names_one_is_not() {
+        let patient = |id, account| DirectoryPatient {
+            patient_id: id,
+            account_number: account,
+            last_name: "Doe",
+            first_name: "Jane",
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 2).expect("a real date"),
+        };
+        let found = [
+            patient("P-1", "0042"),
+            patient("P-2", "042"),
+            patient("P-3", "7"),
+        ];
+        let directory = Directory::new(&found, true);
+        let twice = directory.judge(&candidate("42"));
+        assert_eq!(twice.outcome, MatchOutcome::Ambiguous as i32);
+        assert_eq!(twice.ambiguous_count, 2);
+        let exact = directory.judge(&candidate("042"));
+        assert_eq!(exact.patient_id, "P-2");
+        let once = directory.judge(&candidate("007"));
+        assert_eq!(once.patient_id, "P-3");
+        assert!(once.zeros_restored);
     }
 
     #[test]

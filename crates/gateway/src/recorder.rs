@@ -4,9 +4,9 @@
 //! number and its rows by their line, and events for an import that has
 //! moved on are ignored.
 
-use crate::store::block::{self, Block};
+use crate::store::block::{self, Block, BlockRow};
 use crate::store::imports::{self, ImportRecord, Summary};
-use crate::store::received::{self, ReceivedBatch, ReceivedEvent};
+use crate::store::received::{self, ReceivedEvent};
 use crate::store::rows;
 use bf_domain::import::ImportStatus;
 use bf_domain::Problem;
@@ -83,9 +83,9 @@ async fn handle(pool: &PgPool, mut message: Message) -> Disposition {
     let Ok(import_id) = Uuid::parse_str(incoming.import_id()) else {
         return Disposition::Reject("import event without a valid import id".into());
     };
-    let (seq, rows) = match &incoming {
-        Incoming::Batch { batch, .. } => (i64::from(batch.seq), batch.rows.len() as i64),
-        Incoming::Other(_) => (-1, 0),
+    let (seq, rows) = match incoming.batch() {
+        Some((seq, _, rows)) => (i64::from(seq), rows.len() as i64),
+        None => (-1, 0),
     };
     let span = tracing::info_span!(
         "import.record",
@@ -144,61 +144,76 @@ async fn handle(pool: &PgPool, mut message: Message) -> Disposition {
 /// its rows when it is ready for review (migrations 0010 and 0018).
 const STATISTICS_AFTER_ROWS: i64 = 10_000;
 
-/// An event as the recorder takes it: a batch with its rows' texts
-/// borrowed from the message (`store::received`), any other decoded whole.
-enum Incoming {
-    Batch {
-        tenant_id: String,
-        import_id: String,
-        batch: ReceivedBatch,
-    },
-    Other(ImportEvent),
+/// An event as the recorder takes it: a batch read in place, with its
+/// rows' texts borrowed from the message (`store::received`), or decoded
+/// whole (any other event, and a batch in an encoding the walk leaves to
+/// decoding).
+enum Incoming<'a> {
+    Received(ReceivedEvent<'a>),
+    Decoded(ImportEvent),
 }
 
-impl Incoming {
+/// A batch's rows, read either way.
+enum Rows<'r, 'a> {
+    Received(&'r [received::ReceivedRow<'a>]),
+    Decoded(&'r [bf_proto::imports::RowResult]),
+}
+
+impl Rows<'_, '_> {
+    fn len(&self) -> usize {
+        match self {
+            Rows::Received(rows) => rows.len(),
+            Rows::Decoded(rows) => rows.len(),
+        }
+    }
+}
+
+impl<'a> Incoming<'a> {
     /// `None` for a message that does not decode, or a batch that cannot
     /// be stored as sent ([`received::well_formed`]).
-    fn decode(payload: &Bytes) -> Option<Incoming> {
-        match received::batch_event(payload).ok()? {
-            Some(ReceivedEvent {
-                tenant_id,
-                import_id,
-                batch: Some(batch),
-            }) => received::well_formed(&batch).then_some(Incoming::Batch {
-                tenant_id,
-                import_id,
-                batch,
-            }),
-            _ => match ImportEvent::decode(payload.as_ref()).ok()? {
-                // The oneof's last field was not a batch, so this cannot
-                // be one; refused rather than recorded another way.
-                ImportEvent {
-                    event: Some(Event::Batch(_)),
-                    ..
-                } => None,
-                event => Some(Incoming::Other(event)),
-            },
+    fn decode(payload: &'a [u8]) -> Option<Incoming<'a>> {
+        if let Some(event) = received::batch_event(payload) {
+            return received::well_formed(&event.batch.rows).then_some(Incoming::Received(event));
+        }
+        let event = ImportEvent::decode(payload).ok()?;
+        match &event.event {
+            Some(Event::Batch(batch)) if !received::well_formed(&batch.rows) => None,
+            _ => Some(Incoming::Decoded(event)),
         }
     }
 
     fn tenant_id(&self) -> &str {
         match self {
-            Incoming::Batch { tenant_id, .. } => tenant_id,
-            Incoming::Other(event) => &event.tenant_id,
+            Incoming::Received(event) => event.tenant_id,
+            Incoming::Decoded(event) => &event.tenant_id,
         }
     }
 
     fn import_id(&self) -> &str {
         match self {
-            Incoming::Batch { import_id, .. } => import_id,
-            Incoming::Other(event) => &event.import_id,
+            Incoming::Received(event) => event.import_id,
+            Incoming::Decoded(event) => &event.import_id,
+        }
+    }
+
+    /// A batch's sequence number, bytes read and rows.
+    fn batch(&self) -> Option<(u32, u64, Rows<'_, 'a>)> {
+        match self {
+            Incoming::Received(ReceivedEvent { batch, .. }) => {
+                Some((batch.seq, batch.bytes_read, Rows::Received(&batch.rows)))
+            }
+            Incoming::Decoded(ImportEvent {
+                event: Some(Event::Batch(batch)),
+                ..
+            }) => Some((batch.seq, batch.bytes_read, Rows::Decoded(&batch.rows))),
+            Incoming::Decoded(_) => None,
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
-            Incoming::Batch { .. } => "batch",
-            Incoming::Other(event) => match &event.event {
+            Incoming::Received(_) => "batch",
+            Incoming::Decoded(event) => match &event.event {
                 Some(Event::Started(_)) => "started",
                 Some(Event::Batch(_)) => "batch",
                 Some(Event::Completed(_)) => "completed",
@@ -213,24 +228,42 @@ impl Incoming {
 /// the import (counted in the metrics only once the transaction commits).
 async fn apply(
     pool: &PgPool,
-    incoming: &Incoming,
+    incoming: &Incoming<'_>,
     payload: &[u8],
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
     let tenant = incoming.tenant_id();
-    match incoming {
-        Incoming::Batch { batch, .. } => {
-            if record_batch(pool, tenant, import_id, batch, payload).await? {
-                finish_when_complete(pool, tenant, import_id).await
-            } else {
-                Ok(None)
-            }
-        }
-        Incoming::Other(ImportEvent {
-            event: Some(other), ..
-        }) => apply_exclusively(pool, tenant, import_id, other).await,
-        Incoming::Other(_) => Ok(None),
+    if let Some((seq, bytes_read, rows)) = incoming.batch() {
+        let batch = BatchOf {
+            seq,
+            bytes_read,
+            payload,
+        };
+        let open = match rows {
+            Rows::Received(rows) => record_batch(pool, tenant, import_id, &batch, rows).await?,
+            Rows::Decoded(rows) => record_batch(pool, tenant, import_id, &batch, rows).await?,
+        };
+        return if open {
+            finish_when_complete(pool, tenant, import_id).await
+        } else {
+            Ok(None)
+        };
     }
+    match incoming {
+        Incoming::Decoded(ImportEvent {
+            event: Some(ref other),
+            ..
+        }) => apply_exclusively(pool, tenant, import_id, other).await,
+        _ => Ok(None),
+    }
+}
+
+/// What a batch carries besides its rows.
+struct BatchOf<'p> {
+    seq: u32,
+    bytes_read: u64,
+    /// The event as it arrived, stored as the block's payload.
+    payload: &'p [u8],
 }
 
 /// Records one batch of rows under a share lock on its import, so the
@@ -239,14 +272,15 @@ async fn apply(
 /// as one block whose payload is the event as it arrived (store::block).
 /// A batch seen before is recognised by its sequence number and records
 /// nothing. Returns whether the import still takes rows.
-async fn record_batch(
+async fn record_batch<R: BlockRow + Sync>(
     pool: &PgPool,
     tenant: &str,
     import_id: Uuid,
-    batch: &ReceivedBatch,
-    payload: &[u8],
+    batch: &BatchOf<'_>,
+    rows: &[R],
 ) -> Result<bool, sqlx::Error> {
-    let block = Block::of(&batch.rows);
+    let payload = batch.payload;
+    let block = Block::of(rows);
     let mut lines = Lines::New;
     loop {
         let mut tx = bf_runtime::db::tenant_tx(pool, tenant).await?;
@@ -265,7 +299,7 @@ async fn record_batch(
             begin_parsing(pool, tenant, import_id).await?;
             continue;
         }
-        let (seq, count) = (batch.seq as i32, batch.rows.len() as i32);
+        let (seq, count) = (batch.seq as i32, rows.len() as i32);
         if rows::mark_batch(&mut tx, import_id, seq, count, batch.bytes_read as i64).await? {
             let stored = match (&block, lines) {
                 (None, _) => Ok(()),

@@ -53,6 +53,9 @@ pub trait BlockRow {
     /// Whether every problem is one the policy for earlier BF claims
     /// decides (true for a row without problems).
     fn settled_by_policy(&self) -> bool;
+    /// Whether its cells and changes are packed consistently: a row that
+    /// is not would lose cells when shown (`received::well_formed`).
+    fn packed_rightly(&self) -> bool;
 }
 
 impl<'a> Block<'a> {
@@ -155,6 +158,11 @@ impl BlockRow for RowResult {
         self.problems
             .iter()
             .all(|p| p.code == EXISTING_BALANCE_FORWARD)
+    }
+
+    fn packed_rightly(&self) -> bool {
+        compact::counts_rightly(self.cell_columns, self.cells.len())
+            && compact::counts_rightly(self.change_columns, self.changes.len())
     }
 }
 

@@ -83,8 +83,8 @@ async fn handle(pool: &PgPool, mut message: Message) -> Disposition {
     let Ok(import_id) = Uuid::parse_str(incoming.import_id()) else {
         return Disposition::Reject("import event without a valid import id".into());
     };
-    let (seq, rows) = match incoming.batch() {
-        Some((seq, _, rows)) => (i64::from(seq), rows.len() as i64),
+    let (seq, rows) = match incoming.batch_size() {
+        Some((seq, rows)) => (i64::from(seq), rows as i64),
         None => (-1, 0),
     };
     let span = tracing::info_span!(
@@ -153,21 +153,6 @@ enum Incoming<'a> {
     Decoded(ImportEvent),
 }
 
-/// A batch's rows, read either way.
-enum Rows<'r, 'a> {
-    Received(&'r [received::ReceivedRow<'a>]),
-    Decoded(&'r [bf_proto::imports::RowResult]),
-}
-
-impl Rows<'_, '_> {
-    fn len(&self) -> usize {
-        match self {
-            Rows::Received(rows) => rows.len(),
-            Rows::Decoded(rows) => rows.len(),
-        }
-    }
-}
-
 impl<'a> Incoming<'a> {
     /// `None` for a message that does not decode, or a batch that cannot
     /// be stored as sent ([`received::well_formed`]).
@@ -196,16 +181,14 @@ impl<'a> Incoming<'a> {
         }
     }
 
-    /// A batch's sequence number, bytes read and rows.
-    fn batch(&self) -> Option<(u32, u64, Rows<'_, 'a>)> {
+    /// A batch's sequence number and how many rows it holds.
+    fn batch_size(&self) -> Option<(u32, usize)> {
         match self {
-            Incoming::Received(ReceivedEvent { batch, .. }) => {
-                Some((batch.seq, batch.bytes_read, Rows::Received(&batch.rows)))
-            }
+            Incoming::Received(ReceivedEvent { batch, .. }) => Some((batch.seq, batch.rows.len())),
             Incoming::Decoded(ImportEvent {
                 event: Some(Event::Batch(batch)),
                 ..
-            }) => Some((batch.seq, batch.bytes_read, Rows::Decoded(&batch.rows))),
+            }) => Some((batch.seq, batch.rows.len())),
             Incoming::Decoded(_) => None,
         }
     }
@@ -233,28 +216,27 @@ async fn apply(
     import_id: Uuid,
 ) -> Result<Option<Summary>, sqlx::Error> {
     let tenant = incoming.tenant_id();
-    if let Some((seq, bytes_read, rows)) = incoming.batch() {
-        let batch = BatchOf {
-            seq,
-            bytes_read,
-            payload,
-        };
-        let open = match rows {
-            Rows::Received(rows) => record_batch(pool, tenant, import_id, &batch, rows).await?,
-            Rows::Decoded(rows) => record_batch(pool, tenant, import_id, &batch, rows).await?,
-        };
-        return if open {
-            finish_when_complete(pool, tenant, import_id).await
-        } else {
-            Ok(None)
-        };
-    }
-    match incoming {
+    let open = match incoming {
+        Incoming::Received(ReceivedEvent { batch, .. }) => {
+            let of = BatchOf::new(batch.seq, batch.bytes_read, payload);
+            record_batch(pool, tenant, import_id, &of, &batch.rows).await?
+        }
         Incoming::Decoded(ImportEvent {
-            event: Some(ref other),
+            event: Some(Event::Batch(batch)),
             ..
-        }) => apply_exclusively(pool, tenant, import_id, other).await,
-        _ => Ok(None),
+        }) => {
+            let of = BatchOf::new(batch.seq, batch.bytes_read, payload);
+            record_batch(pool, tenant, import_id, &of, &batch.rows).await?
+        }
+        Incoming::Decoded(ImportEvent {
+            event: Some(other), ..
+        }) => return apply_exclusively(pool, tenant, import_id, other).await,
+        Incoming::Decoded(_) => return Ok(None),
+    };
+    if open {
+        finish_when_complete(pool, tenant, import_id).await
+    } else {
+        Ok(None)
     }
 }
 
@@ -264,6 +246,16 @@ struct BatchOf<'p> {
     bytes_read: u64,
     /// The event as it arrived, stored as the block's payload.
     payload: &'p [u8],
+}
+
+impl<'p> BatchOf<'p> {
+    fn new(seq: u32, bytes_read: u64, payload: &'p [u8]) -> Self {
+        BatchOf {
+            seq,
+            bytes_read,
+            payload,
+        }
+    }
 }
 
 /// Records one batch of rows under a share lock on its import, so the

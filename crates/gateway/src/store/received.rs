@@ -104,16 +104,8 @@ fn count_rows(message: &[u8]) -> Option<usize> {
     let mut wire = Wire(message);
     let mut rows = 0;
     while let Some((tag, kind)) = wire.next_tag()? {
-        match kind {
-            WireType::Varint => {
-                wire.varint()?;
-            }
-            WireType::LengthDelimited => {
-                wire.bytes()?;
-                rows += usize::from(tag == 3);
-            }
-            _ => return None,
-        }
+        rows += usize::from((tag, kind) == (3, WireType::LengthDelimited));
+        wire.skip(kind)?;
     }
     Some(rows)
 }
@@ -177,19 +169,13 @@ fn nth_cell(message: &[u8], at: usize) -> Option<&str> {
     let mut wire = Wire(message);
     let mut seen = 0;
     while let Some((tag, kind)) = wire.next_tag()? {
-        match (tag, kind) {
-            (13, WireType::LengthDelimited) if seen == at => return wire.text(),
-            (13, WireType::LengthDelimited) => seen += 1,
-            _ => {}
-        }
-        match kind {
-            WireType::Varint => {
-                wire.varint()?;
+        if (tag, kind) == (13, WireType::LengthDelimited) {
+            if seen == at {
+                return wire.text();
             }
-            _ => {
-                wire.bytes()?;
-            }
+            seen += 1;
         }
+        wire.skip(kind)?;
     }
     None
 }
@@ -259,6 +245,16 @@ impl<'a> Wire<'a> {
 
     fn text(&mut self) -> Option<&'a str> {
         std::str::from_utf8(self.bytes()?).ok()
+    }
+
+    /// Passes over a field's value: the walk reads only varints and
+    /// length-delimited fields, and gives up on any other.
+    fn skip(&mut self, kind: WireType) -> Option<()> {
+        match kind {
+            WireType::Varint => self.varint().map(drop),
+            WireType::LengthDelimited => self.bytes().map(drop),
+            _ => None,
+        }
     }
 }
 

@@ -374,3 +374,97 @@ async fn rows_recorded_one_per_line_before_an_upgrade_read_and_post_the_same_aft
     assert_eq!(done["claims_created"], json!(file.expected.valid));
     Ok(())
 }
+
+/// How an older gateway, or a worst case of the key, leaves the blocks of
+/// an import: the body of a trigger run before each block is stored, and
+/// whether each patient then has a key of its own.
+const KEYS_AS_STORED: [(&str, Option<&str>, bool); 3] = [
+    ("as recorded", None, true),
+    // Recorded before migration 0019: no keys; finishing computes them.
+    ("recorded without keys", Some("NEW.patient_keys := NULL;"), true),
+    // Every matched patient's key the same: nothing but the ids tells
+    // the patients apart.
+    (
+        "every key colliding",
+        Some(
+            "NEW.patient_keys := (SELECT array_agg(CASE WHEN k IS NULL THEN NULL ELSE 42 END ORDER BY o)
+                                    FROM unnest(NEW.patient_keys) WITH ORDINALITY AS u(k, o));",
+        ),
+        false,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn patients_named_twice_are_found_by_their_ids_whatever_their_stored_keys_say(
+) -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let api = stack.billing_lead(TENANT);
+    let db = &stack.gateway_db;
+    for (k, (case, body, own_keys)) in KEYS_AS_STORED.iter().enumerate() {
+        let file = bf_e2e::files::generate_numbered(60, 1000 * k);
+        api.load_patients(&file.patients).await?;
+        if let Some(body) = body {
+            sqlx::query(&format!(
+                "CREATE FUNCTION keys_as_stored() RETURNS trigger LANGUAGE plpgsql
+                   AS $$ BEGIN {body} RETURN NEW; END $$"
+            ))
+            .execute(db)
+            .await?;
+            sqlx::query(
+                "CREATE TRIGGER keys_as_stored BEFORE INSERT ON import_row_blocks
+                   FOR EACH ROW EXECUTE FUNCTION keys_as_stored()",
+            )
+            .execute(db)
+            .await?;
+        }
+        let id = api.upload(&format!("keys-{k}.csv"), &file.csv).await?;
+        api.wait_for(&id, &["ready_for_review"], Duration::from_secs(30))
+            .await?;
+        sqlx::query("DROP TRIGGER IF EXISTS keys_as_stored ON import_row_blocks")
+            .execute(db)
+            .await?;
+        sqlx::query("DROP FUNCTION IF EXISTS keys_as_stored()")
+            .execute(db)
+            .await?;
+
+        let mut statuses = std::collections::BTreeMap::new();
+        for row in api.rows(&id, "all").await? {
+            let status = row["status"].as_str().unwrap_or_default().to_string();
+            statuses.insert(row["line"].as_i64().unwrap_or(0) as i32, status);
+        }
+        let expected: std::collections::BTreeMap<i32, String> = file
+            .expected
+            .statuses
+            .iter()
+            .map(|(line, s)| (*line, s.to_string()))
+            .collect();
+        assert_eq!(statuses, expected, "{case}: every line's status");
+        let (counted, named): (serde_json::Value, i64) = sqlx::query_as(
+            "SELECT i.file_totals -> 'patient_count',
+                    (SELECT count(DISTINCT pid) FROM import_row_blocks b, unnest(b.patient_ids) AS pid
+                      WHERE b.import_id = i.import_id)
+               FROM imports i WHERE i.import_id = $1::uuid",
+        )
+        .bind(&id)
+        .fetch_one(db)
+        .await?;
+        assert_eq!(counted, json!(named), "{case}: the patients counted");
+        let keyless: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM import_row_blocks WHERE import_id = $1::uuid AND patient_keys IS NULL",
+        )
+        .bind(&id)
+        .fetch_one(db)
+        .await?;
+        assert_eq!(keyless, 0, "{case}: finishing gave every block its keys");
+        let keys: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT key) FROM import_row_blocks b, unnest(b.patient_keys) AS key
+              WHERE b.import_id = $1::uuid",
+        )
+        .bind(&id)
+        .fetch_one(db)
+        .await?;
+        let expected_keys = if *own_keys { named } else { 1 };
+        assert_eq!(keys, expected_keys, "{case}: the keys as stored");
+    }
+    Ok(())
+}

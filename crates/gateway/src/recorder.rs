@@ -7,7 +7,7 @@
 use crate::store::block::{self, Block, BlockRow};
 use crate::store::imports::{self, ImportRecord, Summary};
 use crate::store::received::{self, ReceivedEvent};
-use crate::store::rows;
+use crate::store::{patient_keys, rows};
 use bf_domain::import::ImportStatus;
 use bf_domain::Problem;
 use bf_messaging::consumer::Message;
@@ -472,7 +472,7 @@ async fn finish_if_complete(
     }
     // Serial by nature (it needs every line), so the bench shows it apart.
     let started = std::time::Instant::now();
-    let (patients, duplicates) = rows::patients(conn, id).await?;
+    let (patients, duplicates) = patient_keys::patients(conn, id).await?;
     let problems: Vec<(Vec<i32>, Problem)> = duplicates
         .into_iter()
         .map(|lines| {

@@ -8,6 +8,7 @@ pub mod imports;
 pub mod legacy_rows;
 pub mod ops;
 pub mod outbox;
+pub mod patient_keys;
 pub mod profiles;
 pub mod received;
 pub mod retention;

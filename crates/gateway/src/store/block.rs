@@ -3,6 +3,7 @@
 //! only to show or post rows; beside it, by line, the few values that
 //! statements aggregate over, and the block's counts and totals.
 
+use super::patient_keys;
 use bf_domain::{compact, Column, RowStatus};
 use bf_proto::imports::{import_event::Event, ImportEvent, RowBatch, RowResult};
 use prost::Message as _;
@@ -28,6 +29,9 @@ pub struct Block<'a> {
     pub lines: Vec<i32>,
     pub statuses: Vec<&'static str>,
     pub patient_ids: Vec<Option<&'a str>>,
+    /// [`patient_keys::key_of`] of each patient id, to count the
+    /// import's patients without grouping their ids.
+    pub patient_keys: Vec<Option<i64>>,
     pub account_numbers: Vec<Option<&'a str>>,
     pub patient_balances: Vec<Option<Decimal>>,
     pub insurance_balances: Vec<Option<Decimal>>,
@@ -73,6 +77,7 @@ impl<'a> Block<'a> {
             lines: Vec::with_capacity(rows.len()),
             statuses: Vec::with_capacity(rows.len()),
             patient_ids: Vec::with_capacity(rows.len()),
+            patient_keys: Vec::with_capacity(rows.len()),
             account_numbers: Vec::with_capacity(rows.len()),
             patient_balances: Vec::with_capacity(rows.len()),
             insurance_balances: Vec::with_capacity(rows.len()),
@@ -103,8 +108,9 @@ impl<'a> Block<'a> {
         }
         self.lines.push(r.line() as i32);
         self.statuses.push(status.as_str());
-        self.patient_ids
-            .push(Some(r.matched_patient_id()).filter(|p| !p.is_empty()));
+        let matched = Some(r.matched_patient_id()).filter(|p| !p.is_empty());
+        self.patient_ids.push(matched);
+        self.patient_keys.push(matched.map(patient_keys::key_of));
         self.account_numbers.push(r.account_number());
         self.patient_balances.push(patient);
         self.insurance_balances.push(insurance);

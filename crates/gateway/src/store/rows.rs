@@ -117,7 +117,7 @@ pub fn fields(row: &RowRecord, columns: &[Option<Column>]) -> Vec<String> {
 const BLOCK_COLUMNS: &str = "first_line, last_line, valid, flagged, invalid, skipped,
      valid_patient_balance, valid_insurance_balance, file_balance, file_credits,
      lines, statuses, patient_ids, account_numbers, patient_balances, insurance_balances,
-     prior_patient, prior_insurance, settled, payload";
+     prior_patient, prior_insurance, settled, payload, patient_keys";
 
 fn bind_block<'q>(
     query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
@@ -145,6 +145,7 @@ fn bind_block<'q>(
         .bind(&b.prior_insurance)
         .bind(&b.settled)
         .bind(payload)
+        .bind(&b.patient_keys)
 }
 
 /// Stores a batch's rows as one block, `payload` being the batch as sent.
@@ -162,7 +163,7 @@ pub async fn insert(
     let sql = format!(
         "INSERT INTO import_row_blocks (import_id, tenant_id, {BLOCK_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $18, $19, $20, $21, $22)"
+                 $17, $18, $19, $20, $21, $22, $23)"
     );
     bind_block(sqlx::query(&sql).bind(import).bind(tenant), block, payload)
         .execute(conn)
@@ -233,42 +234,6 @@ pub async fn refresh_statistics(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The import's patients, in one pass over its lines: how many patients
-/// its lines name (whatever their status), and the lines of each patient
-/// named on more than one importable line. One grouping serves both; both
-/// are aggregated as the groups stream out.
-pub async fn patients(
-    conn: &mut PgConnection,
-    import: Uuid,
-) -> Result<(i64, Vec<Vec<i32>>), sqlx::Error> {
-    let (count, repeated): (i64, Vec<String>) = sqlx::query_as(
-        "SELECT count(*), COALESCE(array_agg(pid) FILTER (WHERE importable > 1), '{}')
-           FROM (SELECT matched_patient_id AS pid,
-                        count(*) FILTER (WHERE status IN ('valid', 'flagged')) AS importable
-                   FROM import_row_blocks b, unnest(b.patient_ids, b.statuses) AS l(matched_patient_id, status)
-                  WHERE b.import_id = $1 AND matched_patient_id IS NOT NULL
-                  GROUP BY matched_patient_id) g",
-    )
-    .bind(import)
-    .fetch_one(&mut *conn)
-    .await?;
-    if repeated.is_empty() {
-        return Ok((count, Vec::new()));
-    }
-    let lines = sqlx::query_scalar(
-        "SELECT array_agg(line ORDER BY line)
-           FROM import_row_blocks b,
-                unnest(b.lines, b.statuses, b.patient_ids) AS l(line, status, matched_patient_id)
-          WHERE b.import_id = $1 AND status IN ('valid', 'flagged') AND matched_patient_id = ANY($2)
-          GROUP BY matched_patient_id",
-    )
-    .bind(import)
-    .bind(&repeated)
-    .fetch_all(conn)
-    .await?;
-    Ok((count, lines))
-}
-
 /// Flags lines, appending to each line its own problem. Each block that
 /// holds one is rewritten once, whatever the number of its lines flagged,
 /// and only in what flagging changes: the block's lines, patients,
@@ -315,7 +280,7 @@ pub async fn flag(
 
 /// Writes back what flagging changes in a block: statuses, counts, the
 /// valid totals, the settled marks and the payload. Only importable lines
-/// are flagged ([`patients`]), so the invalid and skipped counts and the
+/// are flagged ([`patient_keys::patients`](super::patient_keys::patients)), so the invalid and skipped counts and the
 /// file's own totals stand.
 async fn update_flagged(
     conn: &mut PgConnection,
@@ -359,7 +324,8 @@ async fn payload_of(
 }
 
 /// Row counts by status, and balance totals over the valid rows; and the
-/// file's own totals ([`FileTotals`]) with the count of [`patients`]:
+/// file's own totals ([`FileTotals`]) with the count of
+/// [`patients`](super::patient_keys::patients):
 /// sums of the blocks' own.
 pub async fn summary(
     conn: &mut PgConnection,

@@ -108,6 +108,12 @@ impl Spares {
     }
 }
 
+/// Batches judged and waiting while the job matches one: reading and
+/// judging a batch takes about a quarter of the time its match does, so
+/// one keeps the job fed, and each more is another batch (about a
+/// megabyte) held per worker at the validator's peak.
+const QUEUED_BATCHES: usize = 1;
+
 /// Starts reading `key`; chunks arrive on the returned channel.
 pub async fn open(
     objects: Arc<dyn ObjectStore>,
@@ -115,7 +121,7 @@ pub async fn open(
     batch_size: usize,
     options: ParseOptions,
 ) -> mpsc::Receiver<Chunk> {
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, rx) = mpsc::channel(QUEUED_BATCHES);
     let (first, body) = match fetch(&objects, key).await {
         Ok(fetched) => fetched,
         Err(unreadable) => {
@@ -150,7 +156,7 @@ pub async fn open_chunk(
     chunk: &ParseChunk,
     options: ParseOptions,
 ) -> mpsc::Receiver<Chunk> {
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, rx) = mpsc::channel(QUEUED_BATCHES);
     let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
     let pinned = TextEncoding::from_label(&chunk.encoding).and_then(|encoding| {
         let delimiter = u8::try_from(chunk.delimiter).ok()?;

@@ -280,8 +280,8 @@ pub async fn flag(
 
 /// Writes back what flagging changes in a block: statuses, counts, the
 /// valid totals, the settled marks and the payload. Only importable lines
-/// are flagged ([`patient_keys::patients`](super::patient_keys::patients)), so the invalid and skipped counts and the
-/// file's own totals stand.
+/// are flagged ([`patients`](super::patient_keys::patients)), so the
+/// invalid and skipped counts and the file's own totals stand.
 async fn update_flagged(
     conn: &mut PgConnection,
     import: Uuid,
